@@ -1,0 +1,300 @@
+/* otp.h - the one public header of libotp, the RFC 2289/2243 one-time-password core. */
+#ifndef OTP_H
+#define OTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Limits, each with where it comes from ---------------------------- */
+
+#define OTP_KEY_LEN        8    /* RFC 2289 s5: every OTP is folded to 64 bits */
+#define OTP_SEED_MIN       1    /* RFC 2289 s6 "Form of Inputs": 1 to 16 alphanumerics */
+#define OTP_SEED_MAX       16
+#define OTP_PASS_MIN       10   /* RFC 2289 s6: pass phrases MUST have at least 10 characters */
+#define OTP_PASS_WARN      63   /* RFC 2289 App. C: warn above the recommended 63 */
+#define OTP_PASS_MAX       255  /* our hard cap, like OpenBSD S/Key's SKEY_MAX_PW_LEN - 1 */
+#define OTP_SEQ_MAX        9999 /* RFC 2243 s4.1 new-params: at most four digits */
+#define OTP_SEQ_WARN       10   /* RFC 2243 s4.3: generators SHOULD warn below ten */
+#define OTP_WORDS_BUFSZ    30   /* six words of at most 4 letters, 5 spaces, NUL */
+#define OTP_HEX_BUFSZ      20   /* "xxxx xxxx xxxx xxxx" + NUL */
+#define OTP_RESPONSE_MAX   512  /* RFC 2243 s2.2 (6): "MUST limit the length of the input reasonably" */
+#define OTP_CHALLENGE_BUFSZ 48  /* "otp-sha1 9999 " + 16-char seed + " ext" + NUL, with room */
+
+/* ---- Errors ----------------------------------------------------------- */
+
+enum otp_err {
+	OTP_OK = 0,
+	OTP_ERR_NOMEM,
+	OTP_ERR_CRYPTO,         /* OpenSSL refused a digest operation */
+	OTP_ERR_MD4_UNAVAIL,    /* no OpenSSL provider offers MD4 */
+	OTP_ERR_ALG,            /* unknown hash algorithm */
+	OTP_ERR_SEED_LEN,       /* seed not 1..16 characters */
+	OTP_ERR_SEED_CHAR,      /* seed not purely alphanumeric */
+	OTP_ERR_PASS_SHORT,     /* pass phrase shorter than 10 characters */
+	OTP_ERR_PASS_LONG,      /* pass phrase longer than OTP_PASS_MAX */
+	OTP_ERR_PASS_SEED,      /* pass phrase equal to the seed (RFC 2243 s4.3) */
+	OTP_ERR_SEQ,            /* sequence number out of range */
+	OTP_ERR_CHALLENGE,      /* malformed challenge */
+	OTP_ERR_WORD,           /* a word is not in the dictionary */
+	OTP_ERR_WORD_COUNT,     /* not exactly six words */
+	OTP_ERR_CHECKSUM,       /* six words with a bad 2-bit checksum */
+	OTP_ERR_HEX,            /* malformed hexadecimal OTP */
+	OTP_ERR_RESPONSE,       /* malformed response */
+	OTP_ERR_RESPONSE_TYPE,  /* extended response of a type we do not support */
+	OTP_ERR_TOO_LONG,       /* input longer than its limit */
+	OTP_ERR_BUFFER,         /* output buffer too small */
+	OTP_ERR_RANDOM,         /* the CSPRNG failed */
+	OTP_ERR_INVALID,        /* an argument the caller should not have passed */
+	OTP_ERR_USER,           /* malformed user name */
+	OTP_ERR_NOUSER,         /* no such user in the key database */
+	OTP_ERR_EXISTS,         /* the user already has a key */
+	OTP_ERR_DB_MISSING,     /* the key database does not exist */
+	OTP_ERR_DB_OPEN,        /* the key database cannot be opened */
+	OTP_ERR_DB_PERM,        /* unsafe owner or mode on the database or its directory */
+	OTP_ERR_DB_LOCK,        /* timed out waiting for the database lock */
+	OTP_ERR_DB_IO,          /* a read, write or fsync failed */
+	OTP_ERR_DB_CORRUPT,     /* a record or the journal fails its checks */
+	OTP_ERR_DB_VERSION,     /* a record of a format version we do not know */
+	OTP_ERR__COUNT
+};
+
+/* Returns a static, one-line English description of e; never NULL. */
+const char *otp_strerror(enum otp_err e);
+
+/* ---- Algorithms (RFC 2289 s6: identifiers are case sensitive) --------- */
+
+enum otp_alg {
+	OTP_ALG_MD4 = 1,
+	OTP_ALG_MD5 = 2,
+	OTP_ALG_SHA1 = 3
+};
+
+/* Returns "md4", "md5" or "sha1", or NULL for an unknown value. */
+const char *otp_alg_name(enum otp_alg alg);
+
+/* Parses an exact, lower-case algorithm identifier into *alg. */
+enum otp_err otp_alg_parse(const char *name, enum otp_alg *alg);
+
+/* ---- Hashing (hash.c) ------------------------------------------------- */
+
+/* A 64-bit one-time password or intermediate key, in RFC 2289 byte order. */
+typedef struct {
+	unsigned char b[OTP_KEY_LEN];
+} otp_key;
+
+/* Checks a seed: 1..16 ASCII alphanumerics. */
+enum otp_err otp_seed_check(const char *seed);
+
+/*
+ * Checks a pass phrase of len bytes: OTP_ERR_PASS_SHORT below 10,
+ * OTP_ERR_PASS_LONG above OTP_PASS_MAX.  Sets *warn_long (if not NULL)
+ * when it is longer than the recommended 63.
+ */
+enum otp_err otp_passphrase_check(const char *pass, size_t len, bool *warn_long);
+
+/*
+ * RFC 2289 initial step: hash(lower(seed) || pass) folded to 64 bits.
+ * The pass phrase is used as len raw bytes.  Intermediate buffers are
+ * wiped; the caller owns and must wipe *out.
+ */
+enum otp_err otp_keycrunch(enum otp_alg alg, const char *seed,
+                           const char *pass, size_t len, otp_key *out);
+
+/* One RFC 2289 hash step: out = fold(hash(in)).  in and out may alias. */
+enum otp_err otp_hash_step(enum otp_alg alg, const otp_key *in, otp_key *out);
+
+/* The OTP for challenge (alg, seq, seed): keycrunch then seq hash steps. */
+enum otp_err otp_compute(enum otp_alg alg, unsigned seq, const char *seed,
+                         const char *pass, size_t len, otp_key *out);
+
+/*
+ * The count OTPs for sequence numbers seq-count+1 .. seq, in one pass over
+ * the chain: out[0] is for seq-count+1, out[count-1] for seq.  Costs seq+1
+ * hashes, whatever count is.  Requires 1 <= count <= seq + 1.
+ */
+enum otp_err otp_compute_range(enum otp_alg alg, unsigned seq, unsigned count,
+                               const char *seed, const char *pass, size_t len,
+                               otp_key *out);
+
+/* ---- Encodings (words.c) ---------------------------------------------- */
+
+/* Six upper-case words, single spaces, into buf (>= OTP_WORDS_BUFSZ). */
+void otp_key_to_words(const otp_key *k, char buf[OTP_WORDS_BUFSZ]);
+
+/* 16 lower-case hex digits in groups of four ("5bf0 75d9 959d 036f"). */
+void otp_key_to_hex(const otp_key *k, char buf[OTP_HEX_BUFSZ]);
+
+/*
+ * Decodes six standard-dictionary words, any case, any whitespace between
+ * them.  Rejects unknown words, a word count other than six and a bad
+ * checksum.  *out is left zeroed on failure.
+ */
+enum otp_err otp_key_from_words(const char *s, otp_key *out);
+
+/* Decodes exactly 16 hex digits, any case, whitespace anywhere ignored. */
+enum otp_err otp_key_from_hex(const char *s, otp_key *out);
+
+/* ---- Challenges and responses (challenge.c) --------------------------- */
+
+struct otp_challenge {
+	enum otp_alg alg;
+	unsigned seq;                   /* 0..OTP_SEQ_MAX */
+	char seed[OTP_SEED_MAX + 1];    /* lower case */
+	bool ext;                       /* RFC 2243 "ext" capability */
+};
+
+/*
+ * Parses "otp-<alg> <seq> <seed> [ext[,...]]".  Leading whitespace is
+ * skipped; the challenge ends at the end of the string or at whitespace
+ * after the seed or capability list (RFC 2289 s6), and anything after
+ * that (such as ", Response:") is ignored.  The seed is lower-cased.
+ */
+enum otp_err otp_challenge_parse(const char *s, struct otp_challenge *c);
+
+/* Formats c as "otp-md5 498 ab1234 ext" (no "ext" when !c->ext). */
+enum otp_err otp_challenge_format(const struct otp_challenge *c, char *buf, size_t size);
+
+enum otp_resp_type {
+	OTP_RESP_STANDARD,   /* six words or hex, not labelled: try both (RFC 2289 s6) */
+	OTP_RESP_HEX,        /* "hex:" */
+	OTP_RESP_WORD,       /* "word:" */
+	OTP_RESP_INIT_HEX,   /* "init-hex:" */
+	OTP_RESP_INIT_WORD   /* "init-word:" */
+};
+
+struct otp_response {
+	enum otp_resp_type type;
+	/*
+	 * The current OTP.  A standard response may decode both as six words
+	 * and as hex; cand[0..ncand-1] then hold each reading, words first.
+	 */
+	otp_key cand[2];
+	unsigned ncand;
+	/* For init-hex and init-word only: */
+	enum otp_err init_err;          /* OTP_OK, or why the new part is bad */
+	struct otp_challenge new_chal;  /* new-params: seq is the new-OTP's count */
+	otp_key new_key;                /* the OTP for new_chal */
+};
+
+/*
+ * Parses a response of at most OTP_RESPONSE_MAX bytes.  The extended type
+ * is case-insensitive and whitespace around every field is ignored
+ * (RFC 2243 s2.2).  For an init response whose current-OTP decodes but
+ * whose new-params or new-OTP does not, returns OTP_OK with r->init_err
+ * set, so that a server can still consume the current OTP (RFC 2243 s4.3
+ * requirement 3).  r must be wiped by the caller (otp_wipe).
+ */
+enum otp_err otp_response_parse(const char *s, struct otp_response *r);
+
+/*
+ * Formats an RFC 2243 re-initialisation response:
+ * "init-hex:<cur>:<alg> <seq> <seed>:<new>" (or init-word with six words).
+ */
+enum otp_err otp_response_format_init(enum otp_resp_type type, const otp_key *cur,
+                                      const struct otp_challenge *new_chal,
+                                      const otp_key *new_key, char *buf, size_t size);
+
+/* ---- Key database (keydb.c) -------------------------------------------
+ *
+ * One GDBM file, one fixed-size record per user keyed by the user name,
+ * formats in otpkeys(5).  Every call opens, locks, works and closes: no
+ * lock is held between calls, so none is held while a person types.
+ * Updates are journalled and fsync'd before the call returns OTP_OK.
+ * path NULL means the compiled default (OTP_DEFAULT_DB); libotp itself
+ * never reads the environment (it runs inside setuid programs' PAM stacks).
+ */
+
+#define OTP_USER_MAX        64   /* our cap; Linux's own is 32 (useradd) */
+#define OTP_DB_LOCK_MS      5000 /* default wait for the database lock */
+#define OTP_REC_DISABLED    0x1u /* flags: refused until "otpkey enable" */
+
+struct otp_record {
+	unsigned version;               /* format version it was read as */
+	uint32_t flags;                 /* OTP_REC_* */
+	enum otp_alg alg;
+	unsigned seq;                   /* count of last; the next challenge is seq-1 */
+	char seed[OTP_SEED_MAX + 1];    /* lower case */
+	otp_key last;                   /* last accepted OTP (RFC 2289 s7) */
+	uint32_t failures;              /* consecutive failed logins */
+	int64_t created;                /* Unix times; 0 = never */
+	int64_t last_success;
+	int64_t last_failure;
+	int64_t locked_until;           /* failure lockout ends; 0 = none */
+	int64_t pending_until;          /* outstanding challenge (RFC 2289 s9) expires */
+	uint64_t pending_id;            /* random id of the login holding it */
+};
+
+/* What an update callback asks to happen to the record. */
+enum otp_db_action {
+	OTP_DB_KEEP,     /* change nothing */
+	OTP_DB_STORE,    /* write *rec durably (insert or replace) */
+	OTP_DB_DELETE    /* remove the record */
+};
+
+/*
+ * Called under the exclusive lock with the user's record (zeroed, and
+ * exists false, when there is none).  It must not block on a person.
+ * It may set *err to make otp_db_update return that error; with an error
+ * set, nothing is written whatever it returns.
+ */
+typedef enum otp_db_action (*otp_db_update_fn)(const char *user, struct otp_record *rec,
+                                               bool exists, void *arg, enum otp_err *err);
+
+/* Called for each user in turn, under a shared lock; return false to stop. */
+typedef bool (*otp_db_each_fn)(const char *user, const struct otp_record *rec, void *arg);
+
+/* Checks a user name: 1..OTP_USER_MAX printable ASCII, no whitespace, ':' or '/'. */
+enum otp_err otp_user_check(const char *user);
+
+/* The database path to use: path if not NULL, else the compiled default. */
+const char *otp_db_path(const char *path);
+
+/*
+ * Read-modify-write of one user's record under the exclusive lock, waiting
+ * at most lock_ms for it.  With create, a missing database (and its 0700
+ * directory) is created 0600; otherwise it is OTP_ERR_DB_MISSING.  Returns
+ * OTP_OK once any change is on disk, or the callback's or the store's error.
+ */
+enum otp_err otp_db_update(const char *path, const char *user, bool create,
+                           unsigned lock_ms, otp_db_update_fn fn, void *arg);
+
+/* Reads one record under a shared lock.  OTP_ERR_NOUSER if absent. */
+enum otp_err otp_db_get(const char *path, const char *user, unsigned lock_ms,
+                        struct otp_record *rec);
+
+/* Visits every user record (not the reserved entries) under a shared lock. */
+enum otp_err otp_db_foreach(const char *path, unsigned lock_ms, otp_db_each_fn fn, void *arg);
+
+/*
+ * The host's 32-byte secret for keyed hashes (fake challenges for unknown
+ * users), made with the CSPRNG and stored in the database on first use.
+ * The caller owns out and must wipe it.
+ */
+enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned char out[32]);
+
+/* Record (de)serialisation, exposed for otpkeys(5) tests and the fuzzers. */
+#define OTP_REC_V1_SIZE 128
+enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
+                               size_t *len);
+enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec);
+
+/* ---- Utilities (util.c) ----------------------------------------------- */
+
+/* Overwrites n bytes at p in a way the compiler may not elide. */
+void otp_wipe(void *p, size_t n);
+
+/* Constant-time equality of two OTP keys (CRYPTO_memcmp). */
+bool otp_key_equal(const otp_key *a, const otp_key *b);
+
+/*
+ * Parses a whole decimal string into *out within [min, max]: no sign, no
+ * leading or trailing junk, no overflow.
+ */
+enum otp_err otp_parse_uint(const char *s, unsigned long min, unsigned long max,
+                            unsigned long *out);
+
+/* Fills buf with n bytes from the OpenSSL CSPRNG. */
+enum otp_err otp_random_bytes(void *buf, size_t n);
+
+#endif /* OTP_H */

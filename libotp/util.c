@@ -1,0 +1,42 @@
+/* util.c - wiping, constant-time comparison, bounded number parsing, randomness. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "otp.h"
+
+void otp_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		OPENSSL_cleanse(p, n);
+}
+
+bool otp_key_equal(const otp_key *a, const otp_key *b)
+{
+	return CRYPTO_memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+enum otp_err otp_parse_uint(const char *s, unsigned long min, unsigned long max,
+                            unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return OTP_ERR_INVALID;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return OTP_ERR_INVALID;
+	*out = v;
+	return OTP_OK;
+}
+
+enum otp_err otp_random_bytes(void *buf, size_t n)
+{
+	if (n > (size_t)INT32_MAX)
+		return OTP_ERR_INVALID;
+	return RAND_bytes(buf, (int)n) == 1 ? OTP_OK : OTP_ERR_RANDOM;
+}

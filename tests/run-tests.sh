@@ -1,0 +1,32 @@
+#!/bin/sh
+# run-tests.sh - run test programs that speak TAP; end with "N passed, N failed".
+# Usage: tests/run-tests.sh TEST...   (each an executable: a cmocka binary or a script)
+# A test that exits non-zero without reporting a failure counts as one failure.
+set -u
+
+: "${TEST_TIMEOUT:=600}"
+passed=0
+failed=0
+logdir=${TEST_LOGDIR:-${TMPDIR:-/tmp}}
+for t in "$@"; do
+	name=$(basename "$t")
+	log="$logdir/$name.log"
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout -k 10 "$TEST_TIMEOUT" "$t" > "$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		echo "not ok - $name exited with status $rc" >> "$log"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ]; then
+		echo "FAIL $name: $p passed, $f failed (log follows)"
+		grep -v '^ok ' "$log" | head -n 60
+	else
+		echo "ok   $name: $p passed"
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
