@@ -55,10 +55,17 @@ LIB_SRC  := $(wildcard libotp/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
 LIB      := $(B)/libotp.a
 
-PROGS    := $(B)/otpcalc
+OTPKEY_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard otpkey/*.c))
+PAM_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard pam_otp/*.c))
+PAM_MOD  := $(B)/pam_otp.so
+
+PROGS    := $(B)/otpcalc $(if $(OTPKEY_OBJ),$(B)/otpkey) $(if $(PAM_OBJ),$(PAM_MOD))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-CLI_TESTS := $(wildcard tests/cli/*.sh)
+# Helper programs the script tests drive (crash writers, PAM drivers, ...).
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
+SCRIPT_TESTS := $(sort $(wildcard tests/*/*.sh))
 
 .PHONY: all deps check check-sanitize test demo install uninstall clean
 
@@ -77,14 +84,27 @@ $(LIB): $(LIB_OBJ)
 $(B)/otpcalc: $(B)/otpcalc/otpcalc.o $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -o $@
 
-$(B)/tests/%: tests/unit/%.c tests/unit/vectors.h $(LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lcmocka $(LIBS_CRYPTO) $(LIBS_GDBM) -o $@
+$(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
+	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lqrencode -o $@
 
-# The tests find the programs under test through OTP_BUILD.
-test: all $(UNIT_BIN)
-	@OTP_BUILD=$(abspath $(B)) TEST_LOGDIR=$(abspath $(B))/tests \
-	  tests/run-tests.sh $(UNIT_BIN) $(CLI_TESTS)
+$(PAM_MOD): $(PAM_OBJ) $(LIB) pam_otp/pam_otp.map
+	$(CC) -shared $(ALL_LDFLAGS) -Wl,--version-script=pam_otp/pam_otp.map \
+	  $(PAM_OBJ) $(LIB) -lpam $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
+
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lcmocka $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
+
+$(B)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lpam -lpam_misc $(LIBS_GDBM) $(LIBS_CRYPTO) -lpthread -o $@
+
+# The script tests find what they test through OTP_BUILD (the build dir)
+# and OTP_SRC (the source tree); each keeps its state under a mktemp dir.
+test: all $(UNIT_BIN) $(TOOL_BIN)
+	@mkdir -p $(B)/tests
+	@OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) TEST_LOGDIR=$(abspath $(B))/tests \
+	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
 
 check: deps
 	@$(MAKE) --no-print-directory test

@@ -160,6 +160,8 @@ static enum otp_err parse_standard(const char *s, struct otp_response *r)
 	enum otp_err wrc, hrc;
 
 	r->type = OTP_RESP_STANDARD;
+	if (*skip_ws(s) == '\0')
+		return OTP_ERR_RESPONSE;
 	wrc = otp_key_from_words(s, &r->cand[r->ncand]);
 	if (wrc == OTP_OK)
 		r->ncand++;

@@ -18,6 +18,7 @@
 struct hasher {
 	enum otp_alg alg;
 	OSSL_LIB_CTX *libctx;
+	OSSL_PROVIDER *legacy;
 	EVP_MD *md;
 	EVP_MD_CTX *ctx;
 };
@@ -26,6 +27,9 @@ static void hasher_close(struct hasher *h)
 {
 	EVP_MD_CTX_free(h->ctx);
 	EVP_MD_free(h->md);
+	/* A provider still loaded would keep the context alive: unload it first. */
+	if (h->legacy != NULL)
+		OSSL_PROVIDER_unload(h->legacy);
 	OSSL_LIB_CTX_free(h->libctx);
 	memset(h, 0, sizeof(*h));
 }
@@ -50,7 +54,10 @@ static enum otp_err hasher_open(struct hasher *h, enum otp_alg alg)
 	if (h->md == NULL && alg == OTP_ALG_MD4) {
 		rc = OTP_ERR_MD4_UNAVAIL;
 		h->libctx = OSSL_LIB_CTX_new();
-		if (h->libctx == NULL || OSSL_PROVIDER_load(h->libctx, "legacy") == NULL)
+		if (h->libctx == NULL)
+			goto out;
+		h->legacy = OSSL_PROVIDER_load(h->libctx, "legacy");
+		if (h->legacy == NULL)
 			goto out;
 		h->md = EVP_MD_fetch(h->libctx, name, NULL);
 	}
