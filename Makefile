@@ -4,6 +4,7 @@
 #   make check           install missing Debian packages, build, run every test
 #   make check SANITIZE=1  the same tests, built with ASan+UBSan into build-san/
 #   make demo            the main job end to end on throw-away state
+#   make bench           the benchmarks in bench/, printing their numbers
 #   make install         PREFIX=/usr/local DESTDIR= (staged installs honoured)
 
 PREFIX    ?= /usr/local
@@ -49,14 +50,14 @@ LIBS_GDBM   := -lgdbm
 
 # Debian packages: to build, to test, and to run the demo.
 DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev
-DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind
+DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base
 
 LIB_SRC  := $(wildcard libotp/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB      := $(B)/libotp.a
 
-OTPKEY_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard otpkey/*.c))
-PAM_OBJ  := $(patsubst %.c,$(B)/%.o,$(wildcard pam_otp/*.c))
+OTPKEY_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard otpkey/*.c))
+PAM_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard pam_otp/*.c))
 PAM_MOD  := $(B)/pam_otp.so
 
 PROGS    := $(B)/otpcalc $(if $(OTPKEY_OBJ),$(B)/otpkey) $(if $(PAM_OBJ),$(PAM_MOD))
@@ -67,28 +68,28 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 SCRIPT_TESTS := $(sort $(wildcard tests/*/*.sh))
 
-.PHONY: all deps check check-sanitize test demo install uninstall clean
+.PHONY: all deps check test bench demo install uninstall clean
 
 all: $(LIB) $(PROGS)
 
 deps:
 	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
 
-$(B)/%.o: %.c libotp/otp.h libotp/internal.h
+$(B)/obj/%.o: %.c libotp/otp.h libotp/internal.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(B)/otpcalc: $(B)/otpcalc/otpcalc.o $(LIB)
+$(B)/otpcalc: $(B)/obj/otpcalc/otpcalc.o $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -o $@
 
 $(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lqrencode -o $@
 
 $(PAM_MOD): $(PAM_OBJ) $(LIB) pam_otp/pam_otp.map
-	$(CC) -shared $(ALL_LDFLAGS) -Wl,--version-script=pam_otp/pam_otp.map \
+	$(CC) -shared $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_otp/pam_otp.map \
 	  $(PAM_OBJ) $(LIB) -lpam $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
@@ -103,14 +104,18 @@ $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 # and OTP_SRC (the source tree); each keeps its state under a mktemp dir.
 test: all $(UNIT_BIN) $(TOOL_BIN)
 	@mkdir -p $(B)/tests
-	@OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) TEST_LOGDIR=$(abspath $(B))/tests \
+	@OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) OTP_SANITIZE=$(SANITIZE) \
+	  TEST_LOGDIR=$(abspath $(B))/tests \
 	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
+
+# Benchmarks print numbers and are not run by the tests.
+bench: all
+	@for b in $(sort $(wildcard bench/*.sh)); do \
+	  OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) $$b || exit 1; \
+	done
 
 check: deps
 	@$(MAKE) --no-print-directory test
-
-check-sanitize: deps
-	@$(MAKE) --no-print-directory test SANITIZE=1
 
 demo: deps all
 	@OTP_BUILD=$(abspath $(B)) scripts/demo.sh
@@ -119,9 +124,21 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(B)/otpcalc $(DESTDIR)$(BINDIR)/otpcalc
 	install -m 644 otpcalc/otpcalc.1 $(DESTDIR)$(MANDIR)/man1/otpcalc.1
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(B)/otpkey $(DESTDIR)$(SBINDIR)/otpkey
+	install -m 644 otpkey/otpkey.8 $(DESTDIR)$(MANDIR)/man8/otpkey.8
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(PAM_MOD) $(DESTDIR)$(PAMDIR)/pam_otp.so
+	install -m 644 pam_otp/pam_otp.8 $(DESTDIR)$(MANDIR)/man8/pam_otp.8
+	install -m 644 libotp/otpkeys.5 $(DESTDIR)$(MANDIR)/man5/otpkeys.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/otpcalc $(DESTDIR)$(MANDIR)/man1/otpcalc.1
+	rm -f $(DESTDIR)$(SBINDIR)/otpkey $(DESTDIR)$(MANDIR)/man8/otpkey.8
+	rm -f $(DESTDIR)$(PAMDIR)/pam_otp.so $(DESTDIR)$(MANDIR)/man8/pam_otp.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/otpkeys.5
 
 clean:
 	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(OTPKEY_OBJ:.o=.d) $(PAM_OBJ:.o=.d) $(B)/obj/otpcalc/otpcalc.d

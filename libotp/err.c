@@ -34,6 +34,13 @@ static const char *const messages[OTP_ERR__COUNT] = {
 	[OTP_ERR_DB_IO]         = "key database read, write or sync failed",
 	[OTP_ERR_DB_CORRUPT]    = "key database record is corrupt",
 	[OTP_ERR_DB_VERSION]    = "key database record has an unknown format version",
+	[OTP_ERR_DISABLED]      = "one-time passwords are disabled for this user",
+	[OTP_ERR_LOCKED]        = "too many failed logins: temporarily locked",
+	[OTP_ERR_EXHAUSTED]     = "no one-time passwords left: the key must be re-initialised",
+	[OTP_ERR_BUSY]          = "another login for this user is in progress",
+	[OTP_ERR_BAD_OTP]       = "one-time password does not verify",
+	[OTP_ERR_REINIT]        = "one-time password accepted but re-initialisation refused",
+	[OTP_ERR_STALE]         = "challenge withdrawn before the response arrived",
 };
 
 const char *otp_strerror(enum otp_err e)

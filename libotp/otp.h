@@ -56,6 +56,13 @@ enum otp_err {
 	OTP_ERR_DB_IO,          /* a read, write or fsync failed */
 	OTP_ERR_DB_CORRUPT,     /* a record or the journal fails its checks */
 	OTP_ERR_DB_VERSION,     /* a record of a format version we do not know */
+	OTP_ERR_DISABLED,       /* the user's key is disabled */
+	OTP_ERR_LOCKED,         /* too many failures: locked out for a while */
+	OTP_ERR_EXHAUSTED,      /* no one-time passwords left: re-key needed */
+	OTP_ERR_BUSY,           /* another login for this user holds the challenge */
+	OTP_ERR_BAD_OTP,        /* the response does not verify */
+	OTP_ERR_REINIT,         /* OTP accepted and consumed, re-initialisation refused */
+	OTP_ERR_STALE,          /* the challenge was withdrawn before the response came */
 	OTP_ERR__COUNT
 };
 
@@ -279,6 +286,72 @@ enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf,
                                size_t *len);
 enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec);
 
+/* ---- Login verification (verify.c) -----------------------------------
+ *
+ * The one login state machine, shared by pam_otp and apop-proxy:
+ * otp_login_begin() takes the user's outstanding-challenge mark (RFC 2289
+ * s9) and yields the challenge; the caller then asks the person, with no
+ * lock held; otp_login_finish() verifies the response and stores the new
+ * state durably before it returns OTP_OK.  otp_login_abort() gives the
+ * mark back when no response will come.
+ */
+
+struct otp_policy {
+	const char *db;             /* NULL: the compiled default */
+	unsigned lock_ms;           /* wait for the database lock */
+	unsigned challenge_ttl;     /* seconds an outstanding challenge holds */
+	unsigned busy_wait_ms;      /* a second login waits this long, then OTP_ERR_BUSY */
+	unsigned max_failures;      /* consecutive failures before a lockout; 0: never */
+	unsigned lockout;           /* seconds a lockout lasts */
+	unsigned window;            /* also accept the next window-1 responses; >= 1 */
+	bool ext;                   /* offer and accept RFC 2243 extended responses */
+	bool fake_unknown;          /* unknown users get a fake challenge, not OTP_ERR_NOUSER */
+};
+
+/* Fills p with the defaults (those of pam_otp(8)). */
+void otp_policy_init(struct otp_policy *p);
+
+struct otp_login {
+	char user[OTP_USER_MAX + 1];
+	struct otp_challenge chal;
+	char challenge[OTP_CHALLENGE_BUFSZ];    /* "otp-md5 498 ab1234 ext" */
+	bool fake;                  /* unknown user: the challenge is made up */
+	uint64_t pending_id;
+	/* Set by otp_login_finish on success: */
+	unsigned remaining;         /* logins left before a re-key is needed */
+	bool rekeyed;               /* an init-hex/init-word response re-keyed the user */
+};
+
+/*
+ * Starts a login: takes the outstanding-challenge mark and fills L with
+ * the challenge.  Errors: OTP_ERR_NOUSER (unknown user, without
+ * fake_unknown), OTP_ERR_DISABLED, OTP_ERR_LOCKED, OTP_ERR_EXHAUSTED,
+ * OTP_ERR_BUSY, and the database's own.
+ */
+enum otp_err otp_login_begin(const struct otp_policy *p, const char *user, struct otp_login *L);
+
+/*
+ * Fills L with user's fake challenge: stable for the name, derived with
+ * HMAC-SHA256 from the host secret, and finished like a real one but
+ * never successfully.  For unknown users (otp_login_begin does this when
+ * fake_unknown is set) and for refused ones, so that neither the
+ * challenge nor the dialogue tells them apart from enrolled users.
+ */
+enum otp_err otp_login_begin_fake(const struct otp_policy *p, const char *user,
+                                  struct otp_login *L);
+
+/*
+ * Verifies response against the stored state and stores the outcome:
+ * OTP_OK on success (new state on disk), OTP_ERR_BAD_OTP on a wrong or
+ * malformed response (failure counted), OTP_ERR_REINIT when the current
+ * OTP verified but the re-initialisation was refused (OTP consumed), or
+ * OTP_ERR_STALE / a database error.  Never OTP_OK for a fake login.
+ */
+enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, const char *response);
+
+/* Gives back the outstanding-challenge mark if L still holds it. */
+void otp_login_abort(const struct otp_policy *p, struct otp_login *L);
+
 /* ---- Utilities (util.c) ----------------------------------------------- */
 
 /* Overwrites n bytes at p in a way the compiler may not elide. */
@@ -293,6 +366,13 @@ bool otp_key_equal(const otp_key *a, const otp_key *b);
  */
 enum otp_err otp_parse_uint(const char *s, unsigned long min, unsigned long max,
                             unsigned long *out);
+
+/*
+ * An OPIE-style seed, two lower-case letters and six digits ("ab123456"),
+ * taken from the 8 bytes at b.  otp_seed_random() uses CSPRNG bytes.
+ */
+void otp_seed_from_bytes(const unsigned char b[8], char seed[OTP_SEED_MAX + 1]);
+enum otp_err otp_seed_random(char seed[OTP_SEED_MAX + 1]);
 
 /* Fills buf with n bytes from the OpenSSL CSPRNG. */
 enum otp_err otp_random_bytes(void *buf, size_t n);

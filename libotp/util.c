@@ -40,3 +40,30 @@ enum otp_err otp_random_bytes(void *buf, size_t n)
 		return OTP_ERR_INVALID;
 	return RAND_bytes(buf, (int)n) == 1 ? OTP_OK : OTP_ERR_RANDOM;
 }
+
+void otp_seed_from_bytes(const unsigned char b[8], char seed[OTP_SEED_MAX + 1])
+{
+	uint64_t v = 0;
+
+	/* 2^64 is 2.7e10 times 26*26*10^6, so the modulo bias is negligible. */
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	seed[0] = (char)('a' + v % 26);
+	v /= 26;
+	seed[1] = (char)('a' + v % 26);
+	v /= 26;
+	for (int i = 7; i >= 2; i--, v /= 10)
+		seed[i] = (char)('0' + v % 10);
+	seed[8] = '\0';
+}
+
+enum otp_err otp_seed_random(char seed[OTP_SEED_MAX + 1])
+{
+	unsigned char b[8];
+	enum otp_err rc = otp_random_bytes(b, sizeof(b));
+
+	if (rc == OTP_OK)
+		otp_seed_from_bytes(b, seed);
+	otp_wipe(b, sizeof(b));
+	return rc;
+}
