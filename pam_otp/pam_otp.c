@@ -1,0 +1,315 @@
+/* pam_otp.c - PAM glue for RFC 2289 one-time passwords: options, conversation, syslog. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include "otp.h"
+
+struct options {
+	struct otp_policy policy;
+	bool debug;
+	bool nullok;
+	bool echo;
+	bool use_first_pass;
+	bool try_first_pass;
+	unsigned warn;
+};
+
+/* A numeric option: NAME=N within [min, max]. */
+struct num_opt {
+	const char *name;
+	unsigned long min, max;
+	size_t offset;          /* into struct options */
+};
+
+#define NUM(name, min, max, field) { name, min, max, offsetof(struct options, field) }
+static const struct num_opt num_opts[] = {
+	NUM("warn", 0, OTP_SEQ_MAX, warn),
+	NUM("window", 1, 100, policy.window),
+	NUM("lock_timeout", 1, 3600, policy.challenge_ttl),
+	NUM("max_failures", 0, 1000, policy.max_failures),
+	NUM("lockout", 1, 31 * 86400, policy.lockout),
+};
+
+/* Parses argv once; returns false (after logging why) on a bad value. */
+static bool parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	otp_policy_init(&o->policy);
+	o->warn = 10;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *eq = strchr(a, '=');
+		size_t nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
+		bool known = false;
+
+		if (strcmp(a, "debug") == 0)
+			o->debug = known = true;
+		else if (strcmp(a, "nullok") == 0)
+			o->nullok = known = true;
+		else if (strcmp(a, "echo") == 0)
+			o->echo = known = true;
+		else if (strcmp(a, "use_first_pass") == 0)
+			o->use_first_pass = known = true;
+		else if (strcmp(a, "try_first_pass") == 0)
+			o->try_first_pass = known = true;
+		else if (strcmp(a, "no_ext") == 0) {
+			o->policy.ext = false;
+			known = true;
+		} else if (strncmp(a, "db=", 3) == 0) {
+			if (a[3] != '/') {
+				pam_syslog(pamh, LOG_ERR, "option db= needs an absolute path");
+				return false;
+			}
+			o->policy.db = a + 3;
+			known = true;
+		}
+		for (size_t j = 0; !known && eq != NULL && j < sizeof(num_opts) / sizeof(num_opts[0]); j++) {
+			const struct num_opt *n = &num_opts[j];
+			unsigned long v;
+
+			if (strlen(n->name) != nlen || strncmp(a, n->name, nlen) != 0)
+				continue;
+			if (otp_parse_uint(eq + 1, n->min, n->max, &v) != OTP_OK) {
+				pam_syslog(pamh, LOG_ERR, "option %s: value must be %lu to %lu",
+				           n->name, n->min, n->max);
+				return false;
+			}
+			*(unsigned *)(void *)((char *)o + n->offset) = (unsigned)v;
+			known = true;
+		}
+		if (!known)
+			pam_syslog(pamh, LOG_ERR, "unknown option: %.*s", (int)nlen, a);
+	}
+	o->policy.fake_unknown = !o->nullok;
+	return true;
+}
+
+/* Copies an item for a log line: printable ASCII without spaces, capped. */
+static void log_safe(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+
+	for (; src != NULL && src[i] != '\0' && i + 1 < size; i++)
+		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static const char *item(pam_handle_t *pamh, int type)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS || v == NULL)
+		return "";
+	return v;
+}
+
+/*
+ * The outcome line, in pam_unix's form so that fail2ban's pam-generic
+ * filter, logcheck and swatch match it; reason goes on a line of its own.
+ */
+static void log_outcome(pam_handle_t *pamh, const char *user, bool success,
+                        const char *reason, unsigned remaining)
+{
+	char u[OTP_USER_MAX + 1], rhost[128], ruser[64], tty[64], logname[64];
+	const char *ln = pam_modutil_getlogin(pamh);
+
+	log_safe(u, sizeof(u), user);
+	log_safe(rhost, sizeof(rhost), item(pamh, PAM_RHOST));
+	log_safe(ruser, sizeof(ruser), item(pamh, PAM_RUSER));
+	log_safe(tty, sizeof(tty), item(pamh, PAM_TTY));
+	log_safe(logname, sizeof(logname), ln != NULL ? ln : "");
+	if (success) {
+		pam_syslog(pamh, LOG_INFO, "authentication success; logname=%s uid=%d euid=%d "
+		           "tty=%s ruser=%s rhost=%s user=%s remaining=%u", logname,
+		           (int)getuid(), (int)geteuid(), tty, ruser, rhost, u, remaining);
+		return;
+	}
+	pam_syslog(pamh, LOG_NOTICE, "authentication failure; logname=%s uid=%d euid=%d "
+	           "tty=%s ruser=%s rhost=%s  user=%s", logname, (int)getuid(),
+	           (int)geteuid(), tty, ruser, rhost, u);
+	if (reason != NULL)
+		pam_syslog(pamh, LOG_NOTICE, "user %s: %s", u, reason);
+}
+
+static int map_db_error(enum otp_err e)
+{
+	switch (e) {
+	case OTP_OK:
+		return PAM_SUCCESS;
+	case OTP_ERR_BAD_OTP:
+	case OTP_ERR_REINIT:
+	case OTP_ERR_STALE:
+	case OTP_ERR_DISABLED:
+	case OTP_ERR_LOCKED:
+	case OTP_ERR_EXHAUSTED:
+	case OTP_ERR_BUSY:
+	case OTP_ERR_NOUSER:
+	case OTP_ERR_USER:
+		return PAM_AUTH_ERR;
+	case OTP_ERR_NOMEM:
+		return PAM_BUF_ERR;
+	default:
+		/* Missing, unreadable, unsafe or corrupt store: never success. */
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+}
+
+/* Asks the challenge; on an empty answer asks once more with echo on (OPIE's habit). */
+static int ask(pam_handle_t *pamh, const struct options *o, const struct otp_login *L,
+               char **resp)
+{
+	int rc;
+
+	*resp = NULL;
+	rc = pam_prompt(pamh, o->echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, resp,
+	                "%s, Response: ", L->challenge);
+	if (rc == PAM_SUCCESS && *resp != NULL && (*resp)[0] == '\0' && !o->echo) {
+		free(*resp);
+		*resp = NULL;
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, resp,
+		                "%s, Response (echo on): ", L->challenge);
+	}
+	if (rc == PAM_SUCCESS && *resp == NULL)
+		rc = PAM_CONV_ERR;
+	return rc;
+}
+
+static void free_resp(char **resp)
+{
+	if (*resp != NULL) {
+		otp_wipe(*resp, strlen(*resp));
+		free(*resp);
+		*resp = NULL;
+	}
+}
+
+/* The first password from an earlier module, if it reads as an OTP response. */
+static const char *first_pass(pam_handle_t *pamh)
+{
+	const void *tok = NULL;
+	struct otp_response r;
+	bool usable;
+
+	if (pam_get_item(pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || tok == NULL)
+		return NULL;
+	usable = otp_response_parse(tok, &r) == OTP_OK;
+	otp_wipe(&r, sizeof(r));
+	return usable ? tok : NULL;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct options o;
+	struct otp_login L;
+	const char *user = NULL, *tok;
+	const char *refusal = NULL;
+	char *resp = NULL;
+	enum otp_err e;
+	int rc;
+
+	(void)flags;
+	memset(&L, 0, sizeof(L));
+	if (!parse_options(pamh, argc, argv, &o))
+		return PAM_SERVICE_ERR;
+	rc = pam_get_user(pamh, &user, NULL);
+	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
+		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	if (otp_user_check(user) != OTP_OK) {
+		log_outcome(pamh, user, false, "malformed user name", 0);
+		return PAM_USER_UNKNOWN;
+	}
+
+	e = otp_login_begin(&o.policy, user, &L);
+	switch (e) {
+	case OTP_OK:
+		break;
+	case OTP_ERR_NOUSER:    /* only with nullok */
+		if (o.debug)
+			pam_syslog(pamh, LOG_DEBUG, "no OTP key for %s: ignored (nullok)", L.user);
+		return PAM_IGNORE;
+	case OTP_ERR_DISABLED:
+	case OTP_ERR_LOCKED:
+	case OTP_ERR_EXHAUSTED:
+		/* Refused, but the dialogue must not say so: a fake challenge. */
+		refusal = otp_strerror(e);
+		if ((e = otp_login_begin_fake(&o.policy, user, &L)) == OTP_OK)
+			break;
+		/* fall through */
+	default:
+		log_outcome(pamh, user, false, otp_strerror(e), 0);
+		return map_db_error(e);
+	}
+	if (o.debug)
+		pam_syslog(pamh, LOG_DEBUG, "challenge for %s: %s%s", L.user, L.challenge,
+		           L.fake ? " (fake)" : "");
+
+	tok = (o.use_first_pass || o.try_first_pass) ? first_pass(pamh) : NULL;
+	if (tok == NULL && o.use_first_pass) {
+		otp_login_abort(&o.policy, &L);
+		log_outcome(pamh, user, false, "use_first_pass: no OTP response from an earlier module", 0);
+		rc = PAM_AUTH_ERR;
+		goto out;
+	}
+	if (tok != NULL) {
+		e = otp_login_finish(&o.policy, &L, tok);
+		if (e == OTP_OK || o.use_first_pass || map_db_error(e) != PAM_AUTH_ERR || refusal != NULL)
+			goto verdict;
+		/* try_first_pass and it did not verify: ask, with a new challenge. */
+		if ((e = otp_login_begin(&o.policy, user, &L)) != OTP_OK) {
+			log_outcome(pamh, user, false, otp_strerror(e), 0);
+			rc = map_db_error(e);
+			goto out;
+		}
+	}
+
+	rc = ask(pamh, &o, &L, &resp);
+	if (rc != PAM_SUCCESS) {
+		otp_login_abort(&o.policy, &L);
+		if (o.debug)
+			pam_syslog(pamh, LOG_DEBUG, "conversation failed for %s", L.user);
+		goto out;
+	}
+	e = otp_login_finish(&o.policy, &L, resp);
+verdict:
+	if (refusal != NULL)
+		e = OTP_ERR_BAD_OTP;
+	rc = map_db_error(e);
+	if (e == OTP_OK) {
+		log_outcome(pamh, user, true, NULL, L.remaining);
+		if (L.rekeyed)
+			pam_info(pamh, "Your one-time password key has been re-initialised.");
+		else if (L.remaining < o.warn)
+			pam_info(pamh, "Warning: only %u one-time passwords left. Re-key with an "
+			         "init-word or init-hex response (otpcalc -t) or ask for a new sheet.",
+			         L.remaining);
+	} else {
+		log_outcome(pamh, user, false, refusal != NULL ? refusal :
+		            L.fake ? "no OTP key for this user" : otp_strerror(e), 0);
+		if (e == OTP_ERR_REINIT)
+			pam_error(pamh, "Re-initialisation refused; that one-time password is now used.");
+	}
+out:
+	free_resp(&resp);
+	otp_wipe(&L, sizeof(L));
+	otp_wipe(&o, sizeof(o));
+	return rc;
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}

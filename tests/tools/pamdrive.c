@@ -1,0 +1,203 @@
+/* pamdrive.c - drive a PAM service through the real libpam from a private config dir. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
+#include "otp.h"
+
+/*
+ * Usage:
+ *   pamdrive CONFDIR SERVICE USER [ANSWER...]
+ *     One authentication.  Each prompt is answered with the next ANSWER
+ *     ("-" reads a line from stdin); with none left the conversation fails.
+ *     Prints PROMPT/INFO/ERROR lines and "RESULT: <code> <text>"; exits
+ *     with the PAM code (0 for PAM_SUCCESS).
+ *   pamdrive -p THREADS CONFDIR SERVICE USER ANSWER
+ *     THREADS authentications at once in one process, all with ANSWER;
+ *     prints "success N failure M".
+ *   pamdrive -b SECONDS CONFDIR SERVICE PREFIX NUSERS ANSWER
+ *     Benchmark: authenticate for SECONDS, users PREFIX0 .. PREFIX<NUSERS-1>
+ *     in turn, each answered with ANSWER; prints "auths N ok K seconds S rate R".
+ *
+ * An ANSWER "@PASSPHRASE" plays an automated generator: it reads the
+ * challenge from the prompt and answers with the OTP computed from
+ * PASSPHRASE (as OPIE's opiekey would), in six words.
+ */
+
+struct answers {
+	char **list;
+	int n, next;
+	int quiet;
+};
+
+static int conv(int num, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct answers *a = data;
+	struct pam_response *r = calloc((size_t)num, sizeof(*r));
+	char line[1024];
+
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < num; i++) {
+		const char *m = msg[i]->msg;
+
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF:
+		case PAM_PROMPT_ECHO_ON:
+			if (!a->quiet)
+				printf("PROMPT%s: %s\n", msg[i]->msg_style == PAM_PROMPT_ECHO_ON ? "-ECHO" : "", m);
+			if (a->next >= a->n)
+				goto fail;
+			if (a->list[a->next][0] == '@') {
+				const char *pass = a->list[a->next] + 1;
+				struct otp_challenge ch;
+				otp_key k;
+
+				if (otp_challenge_parse(m, &ch) != OTP_OK ||
+				    otp_compute(ch.alg, ch.seq, ch.seed, pass, strlen(pass), &k) != OTP_OK)
+					goto fail;
+				otp_key_to_words(&k, line);
+				r[i].resp = strdup(line);
+			} else if (strcmp(a->list[a->next], "-") == 0) {
+				if (fgets(line, sizeof(line), stdin) == NULL)
+					goto fail;
+				line[strcspn(line, "\r\n")] = '\0';
+				r[i].resp = strdup(line);
+			} else {
+				r[i].resp = strdup(a->list[a->next]);
+			}
+			a->next++;
+			if (r[i].resp == NULL)
+				goto fail;
+			break;
+		case PAM_TEXT_INFO:
+			if (!a->quiet)
+				printf("INFO: %s\n", m);
+			break;
+		case PAM_ERROR_MSG:
+			if (!a->quiet)
+				printf("ERROR: %s\n", m);
+			break;
+		default:
+			goto fail;
+		}
+	}
+	fflush(stdout);
+	*resp = r;
+	return PAM_SUCCESS;
+fail:
+	for (int i = 0; i < num; i++)
+		free(r[i].resp);
+	free(r);
+	return PAM_CONV_ERR;
+}
+
+static int auth_once(const char *confdir, const char *service, const char *user,
+                     struct answers *a)
+{
+	struct pam_conv c = { conv, a };
+	pam_handle_t *pamh = NULL;
+	int rc = pam_start_confdir(service, user, &c, confdir, &pamh);
+
+	if (rc != PAM_SUCCESS)
+		return rc;
+	(void)pam_set_item(pamh, PAM_RHOST, "127.0.0.1");
+	(void)pam_set_item(pamh, PAM_TTY, "pamdrive");
+	rc = pam_authenticate(pamh, 0);
+	pam_end(pamh, rc);
+	return rc;
+}
+
+struct job {
+	const char *confdir, *service, *user;
+	char *answer;
+	int rc;
+};
+
+static void *thread_main(void *arg)
+{
+	struct job *j = arg;
+	struct answers a = { &j->answer, 1, 0, 1 };
+
+	j->rc = auth_once(j->confdir, j->service, j->user, &a);
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int parallel(int n, char **argv)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	struct job *j = calloc((size_t)n, sizeof(*j));
+	int ok = 0, bad = 0;
+
+	if (t == NULL || j == NULL)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		j[i] = (struct job){ argv[0], argv[1], argv[2], argv[3], -1 };
+		if (pthread_create(&t[i], NULL, thread_main, &j[i]) != 0)
+			return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		if (j[i].rc == PAM_SUCCESS)
+			ok++;
+		else
+			bad++;
+	}
+	printf("success %d failure %d\n", ok, bad);
+	free(t);
+	free(j);
+	return 0;
+}
+
+static int bench(double seconds, char **argv)
+{
+	char user[128];
+	long n = 0, ok = 0, nusers = strtol(argv[3], NULL, 10);
+	double start = now(), el;
+
+	if (nusers < 1)
+		return 2;
+	do {
+		struct answers a = { &argv[4], 1, 0, 1 };
+
+		snprintf(user, sizeof(user), "%s%ld", argv[2], n % nusers);
+		if (auth_once(argv[0], argv[1], user, &a) == PAM_SUCCESS)
+			ok++;
+		n++;
+		el = now() - start;
+	} while (el < seconds);
+	printf("auths %ld ok %ld seconds %.3f rate %.1f\n", n, ok, el, (double)n / el);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct answers a;
+	int rc;
+
+	if (argc >= 7 && strcmp(argv[1], "-p") == 0)
+		return parallel((int)strtol(argv[2], NULL, 10), argv + 3);
+	if (argc >= 8 && strcmp(argv[1], "-b") == 0)
+		return bench(strtod(argv[2], NULL), argv + 3);
+	if (argc < 4) {
+		fprintf(stderr, "usage: pamdrive CONFDIR SERVICE USER [ANSWER...]\n");
+		return 2;
+	}
+	a = (struct answers){ argv + 4, argc - 4, 0, 0 };
+	rc = auth_once(argv[1], argv[2], argv[3], &a);
+	printf("RESULT: %d %s\n", rc, pam_strerror(NULL, rc));
+	return rc;
+}
