@@ -142,6 +142,18 @@ enum otp_err otp_passphrase_check(const char *pass, size_t len, bool *warn_long)
 	return OTP_OK;
 }
 
+bool otp_passphrase_is_seed(const char *pass, size_t len, const char *seed)
+{
+	unsigned char diff = 0;
+
+	if (pass == NULL || seed == NULL || len != strlen(seed))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		diff |= (unsigned char)(otp_tolower((unsigned char)pass[i]) ^
+		                        otp_tolower((unsigned char)seed[i]));
+	return diff == 0;
+}
+
 static enum otp_err crunch(struct hasher *h, const char *seed, const char *pass,
                            size_t len, otp_key *out)
 {

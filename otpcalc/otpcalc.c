@@ -3,14 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "otp.h"
@@ -26,7 +24,6 @@
 #define NEW_SEQ_MIN     2
 #define NEW_SEQ_DEFAULT 499     /* the RFC 2243 appendix's, and OPIE's, initial count */
 
-enum line_rc { LINE_OK, LINE_EOF, LINE_LONG, LINE_ERR };
 
 /* Everything secret lives here, so that one wipe at the end covers it. */
 struct secrets {
@@ -49,12 +46,6 @@ struct opts {
 	const char *new_seq;
 	const char *new_alg;
 };
-
-/* The terminal state to put back, also from a signal handler. */
-static struct termios tty_saved;
-static volatile sig_atomic_t tty_echo_off;
-
-static const int tty_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 static void usage(FILE *f)
 {
@@ -86,137 +77,23 @@ static void help(void)
 	      "  --version              print the version and exit\n", stdout);
 }
 
-static void tty_on_signal(int sig)
-{
-	int saved_errno = errno;
-	ssize_t w;
-
-	if (tty_echo_off) {
-		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
-		w = write(STDERR_FILENO, "\n", 1);
-		(void)w;
-	}
-	/* SA_RESETHAND has put back the default action: die of the same signal. */
-	(void)raise(sig);
-	errno = saved_errno;
-}
-
-/* Equality of two secrets, in time that depends only on their lengths. */
-static bool secret_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-	unsigned char diff = 0;
-
-	if (alen != blen)
-		return false;
-	for (size_t i = 0; i < alen; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return diff == 0;
-}
-
-/*
- * Reads one line from fd a byte at a time, so that no stdio buffer keeps a
- * copy, and drops its "\n" or "\r\n".  buf is NUL-terminated on LINE_OK.
- */
-static enum line_rc read_line(int fd, char *buf, size_t size, size_t *len)
-{
-	enum line_rc rc = LINE_EOF;
-	size_t n = 0;
-	char c = 0;
-	ssize_t r;
-
-	*len = 0;
-	for (;;) {
-		r = read(fd, &c, 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = LINE_ERR;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		rc = LINE_OK;
-		if (c == '\n')
-			break;
-		if (n + 1 >= size) {
-			rc = LINE_LONG;
-			goto out;
-		}
-		buf[n++] = c;
-	}
-	if (rc == LINE_OK) {
-		if (n > 0 && buf[n - 1] == '\r')
-			n--;
-		buf[n] = '\0';
-		*len = n;
-	}
-out:
-	otp_wipe(&c, sizeof(c));
-	if (rc != LINE_OK)
-		otp_wipe(buf, size);
-	return rc;
-}
-
-/* Prompts on stderr and reads a line from the terminal on stdin with echo off. */
-static enum line_rc read_tty(const char *prompt, char *buf, size_t size, size_t *len)
-{
-	struct sigaction sa, old[sizeof(tty_signals) / sizeof(tty_signals[0])];
-	struct termios t;
-	enum line_rc rc;
-	int saved_errno;
-
-	/* Nothing is changed yet, so nothing to undo. */
-	if (tcgetattr(STDIN_FILENO, &tty_saved) != 0)
-		return LINE_ERR;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = tty_on_signal;
-	sa.sa_flags = SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(tty_signals) / sizeof(tty_signals[0]); i++)
-		sigaddset(&sa.sa_mask, tty_signals[i]);
-	for (size_t i = 0; i < sizeof(tty_signals) / sizeof(tty_signals[0]); i++) {
-		(void)sigaction(tty_signals[i], &sa, &old[i]);
-		/* A signal ignored when we started (nohup, a background job) stays ignored. */
-		if (old[i].sa_handler == SIG_IGN)
-			(void)sigaction(tty_signals[i], &old[i], NULL);
-	}
-
-	t = tty_saved;
-	t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
-	tty_echo_off = 1;
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) != 0) {
-		rc = LINE_ERR;
-		goto out;
-	}
-	fputs(prompt, stderr);
-	fflush(stderr);
-	rc = read_line(STDIN_FILENO, buf, size, len);
-out:
-	saved_errno = errno;
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
-	tty_echo_off = 0;
-	for (size_t i = 0; i < sizeof(tty_signals) / sizeof(tty_signals[0]); i++)
-		(void)sigaction(tty_signals[i], &old[i], NULL);
-	/* The Enter that ended the line was not echoed. */
-	fputc('\n', stderr);
-	errno = saved_errno;
-	return rc;
-}
-
 /* Prints the one line that says why a pass phrase could not be read. */
-static void line_error(enum line_rc rc, const char *what, const char *from)
+static void line_error(enum otp_line rc, const char *what, const char *from)
 {
 	switch (rc) {
-	case LINE_EOF:
+	case OTP_LINE_EOF:
 		warnx("no %s on %s", what, from);
 		break;
-	case LINE_LONG:
+	case OTP_LINE_LONG:
 		warnx("%s from %s: %s", what, from, otp_strerror(OTP_ERR_PASS_LONG));
 		break;
-	case LINE_ERR:
+	case OTP_LINE_BAD:
+		warnx("%s from %s contains a NUL byte", what, from);
+		break;
+	case OTP_LINE_ERR:
 		warn("cannot read %s from %s", what, from);
 		break;
-	case LINE_OK:
+	case OTP_LINE_OK:
 		break;
 	}
 }
@@ -227,7 +104,7 @@ static void line_error(enum line_rc rc, const char *what, const char *from)
  */
 static int read_passphrases(const struct opts *o, bool want_new, struct secrets *s)
 {
-	enum line_rc rc = LINE_OK;
+	enum otp_line rc = OTP_LINE_OK;
 	const char *from;
 	int fd = -1, ret = 1;
 
@@ -240,22 +117,22 @@ static int read_passphrases(const struct opts *o, bool want_new, struct secrets 
 		}
 	} else if (isatty(STDIN_FILENO)) {
 		from = "the terminal";
-		rc = read_tty("Secret pass phrase: ", s->pass, sizeof(s->pass), &s->pass_len);
-		if (rc != LINE_OK) {
+		rc = otp_read_tty("Secret pass phrase: ", false, s->pass, sizeof(s->pass), &s->pass_len);
+		if (rc != OTP_LINE_OK) {
 			line_error(rc, "pass phrase", from);
 			goto out;
 		}
 		if (want_new) {
-			rc = read_tty("New secret pass phrase: ", s->newpass, sizeof(s->newpass),
+			rc = otp_read_tty("New secret pass phrase: ", false, s->newpass, sizeof(s->newpass),
 			              &s->newpass_len);
-			if (rc == LINE_OK)
-				rc = read_tty("New secret pass phrase again: ", s->again,
+			if (rc == OTP_LINE_OK)
+				rc = otp_read_tty("New secret pass phrase again: ", false, s->again,
 				              sizeof(s->again), &s->again_len);
-			if (rc != LINE_OK) {
+			if (rc != OTP_LINE_OK) {
 				line_error(rc, "new pass phrase", from);
 				goto out;
 			}
-			if (!secret_equal(s->newpass, s->newpass_len, s->again, s->again_len)) {
+			if (!otp_secret_equal(s->newpass, s->newpass_len, s->again, s->again_len)) {
 				warnx("the new pass phrases do not match");
 				goto out;
 			}
@@ -267,14 +144,14 @@ static int read_passphrases(const struct opts *o, bool want_new, struct secrets 
 		fd = STDIN_FILENO;
 	}
 
-	rc = read_line(fd, s->pass, sizeof(s->pass), &s->pass_len);
-	if (rc != LINE_OK) {
+	rc = otp_read_line(fd, s->pass, sizeof(s->pass), &s->pass_len);
+	if (rc != OTP_LINE_OK) {
 		line_error(rc, "pass phrase", from);
 		goto out;
 	}
 	if (want_new) {
-		rc = read_line(fd, s->newpass, sizeof(s->newpass), &s->newpass_len);
-		if (rc != LINE_OK) {
+		rc = otp_read_line(fd, s->newpass, sizeof(s->newpass), &s->newpass_len);
+		if (rc != OTP_LINE_OK) {
 			line_error(rc, "new pass phrase (second line)", from);
 			goto out;
 		}
@@ -352,23 +229,6 @@ static int next_seed(const char *seed, char out[OTP_SEED_MAX + 1])
 	}
 	memcpy(out, buf, strlen(buf) + 1);
 	return 0;
-}
-
-/* True when pass (len bytes) is the seed, ignoring case as seeds do. */
-static bool pass_is_seed(const char *pass, size_t len, const char *seed)
-{
-	unsigned char diff = 0;
-
-	if (len != strlen(seed))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)pass[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		diff |= (unsigned char)(c ^ (unsigned char)seed[i]);
-	}
-	return diff == 0;
 }
 
 static int parse_alg(const char *what, const char *name, enum otp_alg *alg)
@@ -569,11 +429,11 @@ static int run(int argc, char **argv)
 	if (check_passphrase("new pass phrase", s.newpass, s.newpass_len, &warn_newlong) != 0)
 		goto out;
 	if (strcmp(newc.seed, chal.seed) == 0 &&
-	    secret_equal(s.pass, s.pass_len, s.newpass, s.newpass_len)) {
+	    otp_secret_equal(s.pass, s.pass_len, s.newpass, s.newpass_len)) {
 		warnx("re-initialisation must change the seed or the pass phrase (RFC 2289 s8)");
 		goto out;
 	}
-	if (pass_is_seed(s.newpass, s.newpass_len, newc.seed)) {
+	if (otp_passphrase_is_seed(s.newpass, s.newpass_len, newc.seed)) {
 		warnx("new pass phrase: %s", otp_strerror(OTP_ERR_PASS_SEED));
 		goto out;
 	}

@@ -34,23 +34,13 @@ int db_error(const char *path, const char *user, enum otp_err rc);
 
 /* ---- input.c ---- */
 
-enum in_res {
-	IN_OK,
-	IN_EOF,     /* end of input before any byte */
-	IN_LONG,    /* the line does not fit the buffer */
-	IN_BAD,     /* a NUL byte in the line */
-	IN_ERR      /* read error or terminal trouble; errno says which */
-};
-
 /*
- * Reads one line from standard input into buf (NUL-terminated, without
- * the newline or a trailing CR), *len bytes.  On a terminal the prompt
- * goes to stderr, and with secret the echo is off while typing.  Reads
- * byte by byte, so nothing is left in a stdio buffer.  The caller owns
- * buf and wipes it.
+ * Reads one line: from the terminal through otp_read_tty (prompting, echo
+ * off with secret) when standard input is one, else the next line of
+ * standard input.  The caller owns buf and wipes it.
  */
-enum in_res read_input_line(const char *prompt, bool secret, char *buf, size_t size,
-                            size_t *len);
+enum otp_line read_input_line(const char *prompt, bool secret, char *buf, size_t size,
+                              size_t *len);
 
 /* True when standard input is a terminal. */
 bool input_is_tty(void);
