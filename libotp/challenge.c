@@ -33,16 +33,13 @@ static enum otp_err copy_trimmed(const char *s, const char *end, char *buf, size
 	return OTP_OK;
 }
 
-enum otp_err otp_challenge_parse(const char *s, struct otp_challenge *c)
+static enum otp_err parse_challenge(const char *s, struct otp_challenge *c)
 {
 	char tok[OTP_SEED_MAX + 2];
 	unsigned long seq;
 	size_t n;
 	enum otp_err rc;
 
-	memset(c, 0, sizeof(*c));
-	if (s == NULL)
-		return OTP_ERR_INVALID;
 	s = skip_ws(s);
 	if (strncmp(s, "otp-", 4) != 0)
 		return OTP_ERR_CHALLENGE;
@@ -94,6 +91,19 @@ enum otp_err otp_challenge_parse(const char *s, struct otp_challenge *c)
 			c->ext = true;
 	}
 	return OTP_OK;
+}
+
+/* On failure *c is left zeroed, never half-filled. */
+enum otp_err otp_challenge_parse(const char *s, struct otp_challenge *c)
+{
+	enum otp_err rc;
+
+	memset(c, 0, sizeof(*c));
+	if (s == NULL)
+		return OTP_ERR_INVALID;
+	if ((rc = parse_challenge(s, c)) != OTP_OK)
+		memset(c, 0, sizeof(*c));
+	return rc;
 }
 
 enum otp_err otp_challenge_format(const struct otp_challenge *c, char *buf, size_t size)

@@ -41,6 +41,7 @@ static const char *const messages[OTP_ERR__COUNT] = {
 	[OTP_ERR_BAD_OTP]       = "one-time password does not verify",
 	[OTP_ERR_REINIT]        = "one-time password accepted but re-initialisation refused",
 	[OTP_ERR_STALE]         = "challenge withdrawn before the response arrived",
+	[OTP_ERR_NO_APOP]       = "no APOP secret for this user",
 };
 
 const char *otp_strerror(enum otp_err e)

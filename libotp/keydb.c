@@ -42,6 +42,17 @@
 #define REC_OFF_CHECK      120  /* first 8 bytes of SHA-256 over bytes 0..119 */
 #define CHECK_LEN          8
 #define REC_V1             1
+/*
+ * Record v2 (OTP_REC_V2_SIZE bytes): the v1 fields at offsets 0..95, then
+ * the APOP shared secret, the token area, reserved bytes and the check.
+ */
+#define REC_V2             2
+#define REC2_OFF_APOP_LEN  96   /* u8, 0 = no APOP secret */
+#define REC2_OFF_APOP      97   /* OTP_APOP_SECRET_MAX bytes, NUL padded */
+#define REC2_OFF_TOKEN     160  /* REC2_TOKEN_LEN bytes, zero until HOTP/TOTP define it */
+#define REC2_TOKEN_LEN     80
+#define REC2_OFF_RESERVED  240  /* 8 bytes, zero */
+#define REC2_OFF_CHECK     248  /* first 8 bytes of SHA-256 over bytes 0..247 */
 #define REC_FLAGS_KNOWN    OTP_REC_DISABLED
 
 /* Journal entry: magic, u16 op, u16 key length, u32 value length, key, value, check. */
@@ -164,22 +175,34 @@ static bool alg_known(enum otp_alg alg)
 	return otp_alg_name(alg) != NULL;
 }
 
+/* An APOP secret as stored: 1..OTP_APOP_SECRET_MAX printable ASCII bytes. */
+static bool apop_secret_ok(const char *s, size_t n)
+{
+	if (n < 1 || n > OTP_APOP_SECRET_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
 /*
- * Encodes rec as format v1 into buf (at least OTP_REC_V1_SIZE bytes); the
- * seed is stored lower-cased.  Sets *len.  Returns OTP_ERR_ALG, _SEQ,
- * _SEED_*, _INVALID (unknown flags, negative times) or _BUFFER without
- * writing a partial record.  The caller owns and must wipe buf.
+ * Encodes rec as format v2 (the only one written) into buf (at least
+ * OTP_REC_V2_SIZE bytes); the seed is stored lower-cased.  Sets *len.
+ * Returns OTP_ERR_ALG, _SEQ, _SEED_*, _INVALID (unknown flags, negative
+ * times, a malformed APOP secret) or _BUFFER without writing a partial
+ * record.  The caller owns and must wipe buf.
  */
 enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
                                size_t *len)
 {
-	unsigned char r[OTP_REC_V1_SIZE];
-	size_t seedlen;
+	unsigned char r[OTP_REC_V2_SIZE];
+	size_t seedlen, apoplen;
 	enum otp_err rc;
 
 	if (rec == NULL || buf == NULL || len == NULL)
 		return OTP_ERR_INVALID;
-	if (size < OTP_REC_V1_SIZE)
+	if (size < OTP_REC_V2_SIZE)
 		return OTP_ERR_BUFFER;
 	if (!alg_known(rec->alg))
 		return OTP_ERR_ALG;
@@ -192,10 +215,14 @@ enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf,
 	if ((rec->flags & ~REC_FLAGS_KNOWN) != 0 || rec->created < 0 || rec->last_success < 0 ||
 	    rec->last_failure < 0 || rec->locked_until < 0 || rec->pending_until < 0)
 		return OTP_ERR_INVALID;
+	apoplen = strnlen(rec->apop_secret, sizeof(rec->apop_secret));
+	if (apoplen == sizeof(rec->apop_secret) ||
+	    (apoplen > 0 && !apop_secret_ok(rec->apop_secret, apoplen)))
+		return OTP_ERR_INVALID;
 
 	memset(r, 0, sizeof(r));
 	memcpy(r, REC_MAGIC, REC_MAGIC_LEN);
-	put_u16(r + REC_OFF_VERSION, REC_V1);
+	put_u16(r + REC_OFF_VERSION, REC_V2);
 	r[REC_OFF_ALG] = (unsigned char)rec->alg;
 	seedlen = strlen(rec->seed);
 	r[REC_OFF_SEEDLEN] = (unsigned char)seedlen;
@@ -211,7 +238,9 @@ enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf,
 	put_u64(r + REC_OFF_LOCKED, (uint64_t)rec->locked_until);
 	put_u64(r + REC_OFF_PENDING, (uint64_t)rec->pending_until);
 	put_u64(r + REC_OFF_PENDING_ID, rec->pending_id);
-	if ((rc = check_sum(r, REC_OFF_CHECK, r + REC_OFF_CHECK)) == OTP_OK) {
+	r[REC2_OFF_APOP_LEN] = (unsigned char)apoplen;
+	memcpy(r + REC2_OFF_APOP, rec->apop_secret, apoplen);
+	if ((rc = check_sum(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK)) == OTP_OK) {
 		memcpy(buf, r, sizeof(r));
 		*len = sizeof(r);
 	}
@@ -225,14 +254,18 @@ static bool time_ok(const unsigned char *p)
 }
 
 /*
- * Decodes len bytes of hostile input into *rec.  OTP_ERR_DB_VERSION for a
- * record of another format version, OTP_ERR_DB_CORRUPT for anything else
- * that is not a well-formed v1 record; *rec is zeroed on failure.
+ * Decodes len bytes of hostile input into *rec: a v1 record
+ * (OTP_REC_V1_SIZE bytes) or a v2 one (OTP_REC_V2_SIZE).
+ * OTP_ERR_DB_VERSION for a record of another format version,
+ * OTP_ERR_DB_CORRUPT for anything else that is not well formed; *rec is
+ * zeroed on failure and must be wiped by the caller on success (it may
+ * hold an APOP secret).
  */
 enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec)
 {
 	const unsigned char *r = buf;
-	size_t seedlen;
+	size_t seedlen, apoplen = 0;
+	unsigned version;
 	enum otp_err rc = OTP_ERR_DB_CORRUPT;
 
 	if (rec == NULL)
@@ -240,20 +273,33 @@ enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_
 	memset(rec, 0, sizeof(*rec));
 	if (buf == NULL || len < REC_OFF_VERSION + 2 || memcmp(r, REC_MAGIC, REC_MAGIC_LEN) != 0)
 		goto out;
-	if (get_u16(r + REC_OFF_VERSION) != REC_V1) {
+	version = get_u16(r + REC_OFF_VERSION);
+	if (version != REC_V1 && version != REC_V2) {
 		rc = OTP_ERR_DB_VERSION;
 		goto out;
 	}
-	if (len != OTP_REC_V1_SIZE || !check_ok(r, REC_OFF_CHECK, r + REC_OFF_CHECK))
-		goto out;
+	if (version == REC_V1) {
+		if (len != OTP_REC_V1_SIZE || !check_ok(r, REC_OFF_CHECK, r + REC_OFF_CHECK) ||
+		    !all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED))
+			goto out;
+	} else {
+		if (len != OTP_REC_V2_SIZE || !check_ok(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK))
+			goto out;
+		apoplen = r[REC2_OFF_APOP_LEN];
+		if (apoplen > OTP_APOP_SECRET_MAX ||
+		    (apoplen > 0 && !apop_secret_ok((const char *)r + REC2_OFF_APOP, apoplen)) ||
+		    !all_zero(r + REC2_OFF_APOP + apoplen, OTP_APOP_SECRET_MAX - apoplen) ||
+		    !all_zero(r + REC2_OFF_TOKEN, REC2_TOKEN_LEN) ||
+		    !all_zero(r + REC2_OFF_RESERVED, REC2_OFF_CHECK - REC2_OFF_RESERVED))
+			goto out;
+	}
 	seedlen = r[REC_OFF_SEEDLEN];
 	if (!alg_known((enum otp_alg)r[REC_OFF_ALG]) ||
 	    (get_u32(r + REC_OFF_FLAGS) & ~REC_FLAGS_KNOWN) != 0 ||
 	    get_u32(r + REC_OFF_SEQ) > OTP_SEQ_MAX ||
 	    seedlen < OTP_SEED_MIN || seedlen > OTP_SEED_MAX ||
 	    !all_zero(r + REC_OFF_SEED + seedlen, OTP_SEED_MAX - seedlen) ||
-	    get_u32(r + REC_OFF_RESERVED0) != 0 ||
-	    !all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED))
+	    get_u32(r + REC_OFF_RESERVED0) != 0)
 		goto out;
 	for (int off = REC_OFF_CREATED; off <= REC_OFF_PENDING; off += 8)
 		if (!time_ok(r + off))
@@ -267,7 +313,7 @@ enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_
 		if (rec->seed[i] != otp_tolower((unsigned char)rec->seed[i]))
 			goto out;
 
-	rec->version = REC_V1;
+	rec->version = version;
 	rec->flags = get_u32(r + REC_OFF_FLAGS);
 	rec->alg = (enum otp_alg)r[REC_OFF_ALG];
 	rec->seq = get_u32(r + REC_OFF_SEQ);
@@ -279,6 +325,8 @@ enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_
 	rec->locked_until = (int64_t)get_u64(r + REC_OFF_LOCKED);
 	rec->pending_until = (int64_t)get_u64(r + REC_OFF_PENDING);
 	rec->pending_id = get_u64(r + REC_OFF_PENDING_ID);
+	memcpy(rec->apop_secret, r + REC2_OFF_APOP, apoplen);
+	rec->apop_secret[apoplen] = '\0';
 	rc = OTP_OK;
 out:
 	if (rc != OTP_OK)
@@ -401,7 +449,8 @@ static enum otp_err open_checked(const char *p, int flags, bool may_create, int 
 
 	*fdp = -1;
 	for (;;) {
-		fd = open(p, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+		/* O_NONBLOCK: a FIFO planted here must not hang the login. */
+		fd = open(p, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		if (fd >= 0 || errno != ENOENT || !may_create)
 			break;
 		fd = open(p, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
@@ -812,6 +861,15 @@ static enum otp_err db_open(struct db *db, const char *path, bool write, bool cr
 	}
 	if (rc != OTP_OK)
 		goto out;
+	/* GDBM would quietly turn an empty file into a new, empty database. */
+	if (fstat(fd, &st) != 0)
+		rc = OTP_ERR_DB_IO;
+	else if (st.st_size == 0)
+		rc = OTP_ERR_DB_CORRUPT;
+	if (rc != OTP_OK) {
+		close(fd);
+		goto out;
+	}
 	db->dbf = gdbm_fd_open(fd, db->path, 0,
 	                       (db->excl ? GDBM_WRITER : GDBM_READER) | GDBM_OPEN_FLAGS, NULL);
 	if (db->dbf == NULL) {
@@ -850,7 +908,7 @@ static enum otp_err reopen_for_repair(struct db *db, const char *path, unsigned 
 static enum otp_err read_record(struct db *db, const char *user, struct otp_record *rec,
                                 bool *exists)
 {
-	unsigned char buf[OTP_REC_V1_SIZE + 1];
+	unsigned char buf[OTP_REC_V2_SIZE + 1];
 	size_t len = 0;
 	enum otp_err rc;
 
@@ -880,7 +938,7 @@ enum otp_err otp_db_update(const char *path, const char *user, bool create,
 {
 	struct db db;
 	struct otp_record rec;
-	unsigned char buf[OTP_REC_V1_SIZE];
+	unsigned char buf[OTP_REC_V2_SIZE];
 	size_t len = 0;
 	bool exists = false;
 	enum otp_db_action act;
@@ -968,7 +1026,7 @@ static enum otp_err walk(struct db *db, otp_db_each_fn fn, void *arg, unsigned *
                          enum otp_err *bad)
 {
 	struct otp_record rec;
-	unsigned char buf[OTP_REC_V1_SIZE + 1];
+	unsigned char buf[OTP_REC_V2_SIZE + 1];
 	char user[OTP_USER_MAX + 1];
 	datum key, next;
 	size_t len;
@@ -1069,11 +1127,12 @@ static enum otp_err read_secret(struct db *db, unsigned char out[HOST_SECRET_LEN
 }
 
 /*
- * Returns OTP_OK with the host secret in out (the caller wipes it), making
- * and storing it under the exclusive lock the first time.  The database
- * must exist.
+ * The host secret into out (the caller wipes it), made and stored under the
+ * exclusive lock the first time.  With rewrite, the exclusive lock is taken
+ * at once and the secret is always stored again through the journal.
  */
-enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned char out[32])
+static enum otp_err host_secret(const char *path, unsigned lock_ms, unsigned char out[32],
+                                bool rewrite)
 {
 	struct db db;
 	unsigned char v[HOST_SECRET_VLEN];
@@ -1084,19 +1143,23 @@ enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned cha
 	memset(v, 0, sizeof(v));
 	if (out == NULL)
 		return OTP_ERR_INVALID;
-	if ((rc = db_open(&db, path, false, false, lock_ms)) != OTP_OK)
-		goto out;
-	if ((rc = read_secret(&db, out, &found)) != OTP_OK || found)
-		goto out;
-	db_close(&db);
+	if (!rewrite) {
+		if ((rc = db_open(&db, path, false, false, lock_ms)) != OTP_OK)
+			goto out;
+		if ((rc = read_secret(&db, out, &found)) != OTP_OK || found)
+			goto out;
+		db_close(&db);
+	}
 
 	/* Someone may have made it between our two locks: look again. */
 	if ((rc = db_open(&db, path, true, false, lock_ms)) != OTP_OK)
 		goto out;
-	if ((rc = read_secret(&db, out, &found)) != OTP_OK || found)
+	if ((rc = read_secret(&db, out, &found)) != OTP_OK || (found && !rewrite))
 		goto out;
 	memcpy(v, HOST_SECRET_MAGIC, 8);
-	if ((rc = otp_random_bytes(v + 8, HOST_SECRET_LEN)) != OTP_OK)
+	if (found)
+		memcpy(v + 8, out, HOST_SECRET_LEN);
+	else if ((rc = otp_random_bytes(v + 8, HOST_SECRET_LEN)) != OTP_OK)
 		goto out;
 	if ((rc = check_sum(v, HOST_SECRET_VLEN - CHECK_LEN, v + HOST_SECRET_VLEN - CHECK_LEN)) != OTP_OK)
 		goto out;
@@ -1109,4 +1172,20 @@ out:
 	if (rc != OTP_OK)
 		otp_wipe(out, HOST_SECRET_LEN);
 	return rc;
+}
+
+/* Returns OTP_OK with the host secret in out (the caller wipes it).  The database must exist. */
+enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned char out[32])
+{
+	return host_secret(path, lock_ms, out, false);
+}
+
+/*
+ * The same, always ending in a journalled store of the unchanged secret: a
+ * durable update that changes nothing and costs what a login's update
+ * costs.  Logins of unknown users use it so their timing matches real ones.
+ */
+enum otp_err otp_db_host_secret_sync(const char *path, unsigned lock_ms, unsigned char out[32])
+{
+	return host_secret(path, lock_ms, out, true);
 }

@@ -63,6 +63,7 @@ enum otp_err {
 	OTP_ERR_BAD_OTP,        /* the response does not verify */
 	OTP_ERR_REINIT,         /* OTP accepted and consumed, re-initialisation refused */
 	OTP_ERR_STALE,          /* the challenge was withdrawn before the response came */
+	OTP_ERR_NO_APOP,        /* the user has no APOP secret */
 	OTP_ERR__COUNT
 };
 
@@ -99,6 +100,12 @@ enum otp_err otp_seed_check(const char *seed);
  * when it is longer than the recommended 63.
  */
 enum otp_err otp_passphrase_check(const char *pass, size_t len, bool *warn_long);
+
+/*
+ * True when the pass phrase of len bytes equals the seed, ignoring case as
+ * seeds do: RFC 2243 s4.3 says not to allow it.  Constant time in the content.
+ */
+bool otp_passphrase_is_seed(const char *pass, size_t len, const char *seed);
 
 /*
  * RFC 2289 initial step: hash(lower(seed) || pass) folded to 64 bits.
@@ -156,6 +163,7 @@ struct otp_challenge {
  * skipped; the challenge ends at the end of the string or at whitespace
  * after the seed or capability list (RFC 2289 s6), and anything after
  * that (such as ", Response:") is ignored.  The seed is lower-cased.
+ * On failure *c is left zeroed.
  */
 enum otp_err otp_challenge_parse(const char *s, struct otp_challenge *c);
 
@@ -215,6 +223,8 @@ enum otp_err otp_response_format_init(enum otp_resp_type type, const otp_key *cu
 #define OTP_USER_MAX        64   /* our cap; Linux's own is 32 (useradd) */
 #define OTP_DB_LOCK_MS      5000 /* default wait for the database lock */
 #define OTP_REC_DISABLED    0x1u /* flags: refused until "otpkey enable" */
+#define OTP_APOP_SECRET_MIN 10   /* our floor, as for pass phrases (RFC 2289 s6) */
+#define OTP_APOP_SECRET_MAX 63   /* what record v2 holds (otpkeys(5)) */
 
 struct otp_record {
 	unsigned version;               /* format version it was read as */
@@ -230,6 +240,7 @@ struct otp_record {
 	int64_t locked_until;           /* failure lockout ends; 0 = none */
 	int64_t pending_until;          /* outstanding challenge (RFC 2289 s9) expires */
 	uint64_t pending_id;            /* random id of the login holding it */
+	char apop_secret[OTP_APOP_SECRET_MAX + 1]; /* RFC 1939 s7 shared secret; "" = none */
 };
 
 /* What an update callback asks to happen to the record. */
@@ -280,11 +291,66 @@ enum otp_err otp_db_foreach(const char *path, unsigned lock_ms, otp_db_each_fn f
  */
 enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned char out[32]);
 
+/*
+ * The same, but always ending in a journalled store of the unchanged
+ * secret: a durable update that changes nothing, costing what a login's
+ * update costs, so that unknown users' logins take as long as real ones.
+ */
+enum otp_err otp_db_host_secret_sync(const char *path, unsigned lock_ms, unsigned char out[32]);
+
 /* Record (de)serialisation, exposed for otpkeys(5) tests and the fuzzers. */
 #define OTP_REC_V1_SIZE 128
+#define OTP_REC_V2_SIZE 256     /* the size written; both sizes are read */
 enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
                                size_t *len);
 enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec);
+
+/* ---- OPIE and S/Key key files (import.c) ------------------------------
+ *
+ * Pure parsers of hostile text, no I/O: the caller reads the file.  On
+ * OTP_IMPORT_OK, user holds the name and rec the key as the old system
+ * kept it (alg, seq = count of the last accepted OTP, lower-case seed,
+ * last); every other field of rec is zero.  On OTP_IMPORT_BAD, *why is a
+ * static one-line reason and user and rec are wiped.  The caller must
+ * wipe rec.
+ */
+
+#define OTP_IMPORT_LINE_MAX 1024   /* OPIE's and S/Key's own readers stop at 256 */
+#define OTP_IMPORT_FILE_MAX 4096   /* one /etc/skey/USER file: five short lines */
+
+enum otp_import_res {
+	OTP_IMPORT_OK,       /* user and *rec hold an entry */
+	OTP_IMPORT_IGNORE,   /* a blank line, a comment or a removed entry */
+	OTP_IMPORT_BAD       /* *why says what is wrong */
+};
+
+/*
+ * One line of OPIE's /etc/opiekeys, without its newline (len bytes; a NUL
+ * byte is OTP_IMPORT_BAD): "name seq seed hexkey date...", always md5.
+ */
+enum otp_import_res otp_import_opie_line(const char *line, size_t len,
+                                         char user[OTP_USER_MAX + 1],
+                                         struct otp_record *rec, const char **why);
+
+/*
+ * One line of S/Key's older /etc/skeykeys: "name [alg] seq seed hexkey
+ * date..."; no alg means md4; '#' (after any blanks) starts a comment or a
+ * removed entry, in both line formats.
+ */
+enum otp_import_res otp_import_skeykeys_line(const char *line, size_t len,
+                                             char user[OTP_USER_MAX + 1],
+                                             struct otp_record *rec, const char **why);
+
+/*
+ * The whole of OpenBSD's /etc/skey/NAME (len bytes): five lines, user
+ * (must be name), algorithm, sequence, seed, hexkey.  An empty file is
+ * OTP_IMPORT_IGNORE (no key).  *lineno is the line at fault on
+ * OTP_IMPORT_BAD (0 for the file as a whole).
+ */
+enum otp_import_res otp_import_skey_file(const char *name, const char *text, size_t len,
+                                         char user[OTP_USER_MAX + 1],
+                                         struct otp_record *rec, unsigned *lineno,
+                                         const char **why);
 
 /* ---- Login verification (verify.c) -----------------------------------
  *
@@ -307,6 +373,12 @@ struct otp_policy {
 	bool ext;                   /* offer and accept RFC 2243 extended responses */
 	bool fake_unknown;          /* unknown users get a fake challenge, not OTP_ERR_NOUSER */
 };
+
+/* The ranges pam_otp(8) and apop-proxy.conf(5) accept for the policy. */
+#define OTP_WINDOW_MAX        100        /* a sheet user skipping more is lost anyway */
+#define OTP_CHALLENGE_TTL_MAX 3600
+#define OTP_MAX_FAILURES_MAX  1000
+#define OTP_LOCKOUT_MAX       (31 * 86400)
 
 /* Fills p with the defaults (those of pam_otp(8)). */
 void otp_policy_init(struct otp_policy *p);
@@ -351,6 +423,55 @@ enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, c
 
 /* Gives back the outstanding-challenge mark if L still holds it. */
 void otp_login_abort(const struct otp_policy *p, struct otp_login *L);
+
+#define OTP_APOP_DIGEST_LEN 32  /* RFC 1939 s7: MD5 as 32 hex digits */
+#define OTP_APOP_STAMP_MAX  255 /* a banner timestamp fits a POP3 reply line */
+
+/*
+ * RFC 1939 s7 APOP: checks digest_hex (32 hex digits, either case) against
+ * MD5(timestamp || the user's APOP secret), under the same rules as an OTP
+ * login: disabled and locked-out users fail, a failure is counted durably
+ * (and may start a lockout), a success resets the failure count.  A
+ * success with nothing to reset writes nothing.  Unknown users, users
+ * without an APOP secret, disabled and locked ones all get
+ * OTP_ERR_BAD_OTP after the same work, so the caller cannot tell them
+ * apart; *why (if not NULL) gets the real reason, for the log only.
+ * Returns OTP_OK, OTP_ERR_BAD_OTP, or a database error.
+ */
+enum otp_err otp_apop_verify(const struct otp_policy *p, const char *user,
+                             const char *timestamp, const char *digest_hex,
+                             enum otp_err *why);
+
+/* ---- Input for the command-line tools (input.c) -----------------------
+ * Not used by the PAM module.  Lines are read a byte at a time so that no
+ * stdio buffer keeps a copy of a secret.
+ */
+
+enum otp_line {
+	OTP_LINE_OK,
+	OTP_LINE_EOF,   /* end of input before any byte */
+	OTP_LINE_LONG,  /* the line does not fit the buffer (the rest is drained) */
+	OTP_LINE_BAD,   /* a NUL byte in the line (the rest is drained) */
+	OTP_LINE_ERR    /* read error or terminal trouble; errno says which */
+};
+
+/*
+ * Reads one line from fd into buf (size bytes, NUL-terminated on
+ * OTP_LINE_OK), dropping its "\n" or "\r\n"; *len is its length.  buf is
+ * wiped on any other outcome.
+ */
+enum otp_line otp_read_line(int fd, char *buf, size_t size, size_t *len);
+
+/*
+ * Prompts on the controlling terminal and reads a line from it, echo off
+ * unless echo, with libbsd's readpassphrase(3): the terminal is restored
+ * on every path, signals included.  Same results as otp_read_line, but an
+ * empty line counts as OTP_LINE_EOF (readpassphrase cannot tell them apart).
+ */
+enum otp_line otp_read_tty(const char *prompt, bool echo, char *buf, size_t size, size_t *len);
+
+/* Equality of two secrets in time that depends only on their lengths. */
+bool otp_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /* ---- Utilities (util.c) ----------------------------------------------- */
 

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -116,7 +117,8 @@ enum otp_err otp_login_begin_fake(const struct otp_policy *p, const char *user,
 		return rc;
 	ulen = strlen(user);
 	memcpy(L->user, user, ulen + 1);
-	if ((rc = otp_db_host_secret(p->db, p->lock_ms, secret)) != OTP_OK)
+	/* A durable update, as a real begin's pending mark: the same time. */
+	if ((rc = otp_db_host_secret_sync(p->db, p->lock_ms, secret)) != OTP_OK)
 		goto out;
 	memcpy(msg, FAKE_LABEL, sizeof(FAKE_LABEL));
 	memcpy(msg + sizeof(FAKE_LABEL), L->user, ulen);
@@ -284,13 +286,6 @@ static enum otp_db_action finish_cb(const char *user, struct otp_record *rec, bo
 	return OTP_DB_STORE;
 }
 
-static enum otp_db_action keep_cb(const char *user, struct otp_record *rec, bool exists,
-                                  void *arg, enum otp_err *err)
-{
-	(void)user, (void)rec, (void)exists, (void)arg, (void)err;
-	return OTP_DB_KEEP;
-}
-
 enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, const char *response)
 {
 	struct otp_response r;
@@ -303,15 +298,18 @@ enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, c
 		c.parsed = false;
 	if (L->fake) {
 		struct otp_record none = { .alg = OTP_ALG_MD5, .seq = L->chal.seq + 1 };
+		unsigned char secret[32];
 		unsigned step;
 		otp_key k;
 
-		/* Do the work a real login does, then fail. */
+		/* Do the work a real login does, durable update included, then fail. */
 		if (c.parsed)
 			(void)match(p, &r, &none, &step, &k);
 		otp_wipe(&k, sizeof(k));
-		(void)otp_db_update(p->db, L->user, false, p->lock_ms, keep_cb, NULL);
-		rc = OTP_ERR_BAD_OTP;
+		rc = otp_db_host_secret_sync(p->db, p->lock_ms, secret);
+		otp_wipe(secret, sizeof(secret));
+		if (rc == OTP_OK)
+			rc = OTP_ERR_BAD_OTP;
 		goto out;
 	}
 	rc = otp_db_update(p->db, L->user, false, p->lock_ms, finish_cb, &c);
@@ -341,4 +339,167 @@ void otp_login_abort(const struct otp_policy *p, struct otp_login *L)
 	if (!L->fake && L->pending_id != 0)
 		(void)otp_db_update(p->db, L->user, false, p->lock_ms, abort_cb, L);
 	L->pending_id = 0;
+}
+
+/* ---- APOP (RFC 1939 s7) -------------------------------------------------- */
+
+struct apop_ctx {
+	const struct otp_policy *p;
+	const char *stamp;
+	const unsigned char *want;      /* the client's digest, 16 bytes */
+	int64_t now;
+	bool matched;
+	enum otp_err why;               /* the real reason, for the log */
+	enum otp_err err;               /* a crypto failure */
+};
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* MD5(stamp || secret) == want, in constant time; the same work for secret "". */
+static enum otp_err apop_match(const char *stamp, const char *secret,
+                               const unsigned char want[16], bool *matched)
+{
+	unsigned char msg[OTP_APOP_STAMP_MAX + OTP_APOP_SECRET_MAX];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	size_t slen = strlen(stamp), klen = strnlen(secret, OTP_APOP_SECRET_MAX);
+	size_t mdlen = 0;
+	enum otp_err rc = OTP_ERR_CRYPTO;
+
+	*matched = false;
+	memcpy(msg, stamp, slen);
+	memcpy(msg + slen, secret, klen);
+	ERR_set_mark();
+	if (EVP_Q_digest(NULL, "MD5", NULL, msg, slen + klen, md, &mdlen) == 1 && mdlen == 16) {
+		*matched = CRYPTO_memcmp(md, want, 16) == 0 && klen > 0;
+		rc = OTP_OK;
+	}
+	ERR_pop_to_mark();
+	otp_wipe(msg, sizeof(msg));
+	otp_wipe(md, sizeof(md));
+	return rc;
+}
+
+/*
+ * Decides an APOP attempt on rec.  Returns true when the record must be
+ * written: a failure to count, or failures to reset after a success.
+ */
+static bool apop_decide(struct apop_ctx *c, struct otp_record *rec, bool exists)
+{
+	bool usable = exists && !(rec->flags & OTP_REC_DISABLED) &&
+	              rec->locked_until <= c->now && rec->apop_secret[0] != '\0';
+	bool m = false;
+
+	/* One MD5 whatever the case, so that timing tells nothing either. */
+	c->err = apop_match(c->stamp, usable ? rec->apop_secret : "", c->want, &m);
+	c->matched = false;
+	if (c->err != OTP_OK)
+		return false;
+	if (!exists)
+		c->why = OTP_ERR_NOUSER;
+	else if (rec->flags & OTP_REC_DISABLED)
+		c->why = OTP_ERR_DISABLED;
+	else if (rec->locked_until > c->now)
+		c->why = OTP_ERR_LOCKED;
+	else if (rec->apop_secret[0] == '\0')
+		c->why = OTP_ERR_NO_APOP;
+	else if (!m) {
+		c->why = OTP_ERR_BAD_OTP;
+		count_failure(c->p, rec, c->now);
+		return true;
+	} else {
+		c->why = OTP_OK;
+		c->matched = true;
+		if (rec->failures == 0 && rec->locked_until == 0)
+			return false;
+		rec->failures = 0;
+		rec->locked_until = 0;
+		rec->last_success = c->now;
+		return true;
+	}
+	return false;
+}
+
+static enum otp_db_action apop_cb(const char *user, struct otp_record *rec, bool exists,
+                                  void *arg, enum otp_err *err)
+{
+	struct apop_ctx *c = arg;
+	bool store;
+
+	(void)user;
+	store = apop_decide(c, rec, exists);
+	if (c->err != OTP_OK) {
+		*err = c->err;
+		return OTP_DB_KEEP;
+	}
+	return store ? OTP_DB_STORE : OTP_DB_KEEP;
+}
+
+/*
+ * A shared-lock read decides; only when something must be recorded is the
+ * attempt decided again under the exclusive lock and written.
+ */
+enum otp_err otp_apop_verify(const struct otp_policy *p, const char *user,
+                             const char *timestamp, const char *digest_hex,
+                             enum otp_err *why)
+{
+	struct apop_ctx c = { .p = p, .stamp = timestamp, .now = now_s(), .why = OTP_ERR_BAD_OTP };
+	struct otp_record rec;
+	unsigned char want[16];
+	bool exists, bad_input = false;
+	enum otp_err rc;
+
+	memset(&rec, 0, sizeof(rec));
+	memset(want, 0, sizeof(want));
+	if (timestamp == NULL || digest_hex == NULL || strlen(timestamp) > OTP_APOP_STAMP_MAX)
+		return OTP_ERR_INVALID;
+	if (strlen(digest_hex) != OTP_APOP_DIGEST_LEN)
+		bad_input = true;
+	for (size_t i = 0; !bad_input && i < 16; i++) {
+		int hi = hexval((unsigned char)digest_hex[2 * i]);
+		int lo = hexval((unsigned char)digest_hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			bad_input = true;
+		else
+			want[i] = (unsigned char)(hi << 4 | lo);
+	}
+	c.want = want;
+	if (otp_user_check(user) != OTP_OK) {
+		c.why = OTP_ERR_USER;
+		rc = OTP_ERR_BAD_OTP;
+		goto out;
+	}
+	rc = otp_db_get(p->db, user, p->lock_ms, &rec);
+	if (rc != OTP_OK && rc != OTP_ERR_NOUSER)
+		goto out;
+	exists = rc == OTP_OK;
+	if (bad_input) {
+		/* A malformed digest cannot match: counted like a wrong one. */
+		memset(want, 0, sizeof(want));
+	}
+	if (apop_decide(&c, &rec, exists))
+		rc = otp_db_update(p->db, user, false, p->lock_ms, apop_cb, &c);
+	else
+		rc = c.err;
+	if (rc == OTP_OK && !c.matched)
+		rc = OTP_ERR_BAD_OTP;
+	if (rc == OTP_ERR_NOUSER) {         /* deleted between the two looks */
+		c.why = OTP_ERR_NOUSER;
+		rc = OTP_ERR_BAD_OTP;
+	}
+out:
+	if (why != NULL)
+		*why = rc == OTP_ERR_BAD_OTP ? c.why : rc;
+	otp_wipe(&rec, sizeof(rec));
+	otp_wipe(want, sizeof(want));
+	return rc;
 }

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "import.h"
 #include "otpkey.h"
 
 struct import_state {
@@ -98,7 +97,7 @@ static bool remember(struct import_state *st, const char *user)
 }
 
 struct store_arg {
-	const struct import_rec *r;
+	const struct otp_record *r;
 	bool force;
 };
 
@@ -108,13 +107,17 @@ static enum otp_db_action store_cb(const char *user, struct otp_record *rec, boo
 	const struct store_arg *a = arg;
 	uint32_t flags = exists ? rec->flags & OTP_REC_DISABLED : 0;
 	unsigned version = rec->version;
+	char apop[sizeof(rec->apop_secret)];
 
 	(void)user;
 	if (exists && !a->force) {
 		*err = OTP_ERR_EXISTS;
 		return OTP_DB_KEEP;
 	}
+	memcpy(apop, rec->apop_secret, sizeof(apop));   /* the APOP secret is not imported */
 	otp_wipe(rec, sizeof(*rec));
+	memcpy(rec->apop_secret, apop, sizeof(apop));
+	otp_wipe(apop, sizeof(apop));
 	rec->version = version;
 	rec->flags = flags;
 	rec->alg = a->r->alg;
@@ -136,30 +139,30 @@ static void skip(struct import_state *st, const char *file, unsigned line, const
 
 /* Stores one parsed record, or says why not.  line 0: the file as a whole. */
 static void import_one(struct import_state *st, const char *file, unsigned line,
-                       const struct import_rec *r)
+                       const char *user, const struct otp_record *r)
 {
 	struct store_arg a = { r, st->force };
 	enum otp_err rc;
 
-	if (seen_before(st, r->user)) {
+	if (seen_before(st, user)) {
 		skip(st, file, line, "a second entry for this user (the first one counts)");
 		return;
 	}
-	if (!remember(st, r->user)) {
+	if (!remember(st, user)) {
 		errmsg("%s", otp_strerror(OTP_ERR_NOMEM));
 		st->fatal = true;
 		return;
 	}
-	rc = otp_db_update(st->db, r->user, true, OTP_DB_LOCK_MS, store_cb, &a);
+	rc = otp_db_update(st->db, user, true, OTP_DB_LOCK_MS, store_cb, &a);
 	if (rc == OTP_OK) {
 		st->imported++;
 	} else if (rc == OTP_ERR_EXISTS) {
 		char why[OTP_USER_MAX + 64];
 
-		snprintf(why, sizeof(why), "%s already has a key (use -f to replace it)", r->user);
+		snprintf(why, sizeof(why), "%s already has a key (use -f to replace it)", user);
 		skip(st, file, line, why);
 	} else {
-		db_error(st->db, r->user, rc);
+		db_error(st->db, user, rc);
 		st->fatal = true;
 	}
 }
@@ -185,8 +188,8 @@ static int open_source(const char *path)
 static void import_lines(struct import_state *st, const char *path, bool opie)
 {
 	struct reader *rd;
-	char line[IMPORT_LINE_MAX + 1];
-	struct import_rec r;
+	char line[OTP_IMPORT_LINE_MAX + 1], user[OTP_USER_MAX + 1];
+	struct otp_record r;
 	unsigned ln = 0;
 	size_t len;
 	int fd, res;
@@ -204,7 +207,7 @@ static void import_lines(struct import_state *st, const char *path, bool opie)
 	rd->fd = fd;
 	while (!st->fatal && (res = next_line(rd, line, sizeof(line), &len)) != LINE_EOF) {
 		const char *why;
-		enum import_res ir;
+		enum otp_import_res ir;
 
 		ln++;
 		if (res == LINE_ERR) {
@@ -216,12 +219,12 @@ static void import_lines(struct import_state *st, const char *path, bool opie)
 			skip(st, path, ln, "line too long");
 			continue;
 		}
-		ir = opie ? import_opie_line(line, len, &r, &why)
-		          : import_skeykeys_line(line, len, &r, &why);
-		if (ir == IMPORT_BAD)
+		ir = opie ? otp_import_opie_line(line, len, user, &r, &why)
+		          : otp_import_skeykeys_line(line, len, user, &r, &why);
+		if (ir == OTP_IMPORT_BAD)
 			skip(st, path, ln, why);
-		else if (ir == IMPORT_OK)
-			import_one(st, path, ln, &r);
+		else if (ir == OTP_IMPORT_OK)
+			import_one(st, path, ln, user, &r);
 		otp_wipe(&r, sizeof(r));
 	}
 	otp_wipe(line, sizeof(line));
@@ -239,8 +242,8 @@ static int no_dot(const struct dirent *d)
 static void import_dir(struct import_state *st, const char *dir)
 {
 	struct dirent **names = NULL;
-	char path[4096], text[IMPORT_FILE_MAX + 1];
-	struct import_rec r;
+	char path[4096], text[OTP_IMPORT_FILE_MAX + 1], user[OTP_USER_MAX + 1];
+	struct otp_record r;
 	int n;
 
 	if ((n = scandir(dir, &names, no_dot, alphasort)) < 0) {
@@ -281,15 +284,16 @@ static void import_dir(struct import_state *st, const char *dir)
 			len += (size_t)got;
 		}
 		close(fd);
-		if (len > IMPORT_FILE_MAX) {
+		if (len > OTP_IMPORT_FILE_MAX) {
 			skip(st, path, 0, "file too large");
 		} else {
-			enum import_res ir = import_skey_file(name, text, len, &r, &ln, &why);
+			enum otp_import_res ir = otp_import_skey_file(name, text, len, user, &r,
+			                                              &ln, &why);
 
-			if (ir == IMPORT_BAD)
+			if (ir == OTP_IMPORT_BAD)
 				skip(st, path, ln, why);
-			else if (ir == IMPORT_OK)
-				import_one(st, path, 0, &r);
+			else if (ir == OTP_IMPORT_OK)
+				import_one(st, path, 0, user, &r);
 		}
 		otp_wipe(&r, sizeof(r));
 		otp_wipe(text, sizeof(text));

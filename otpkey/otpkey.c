@@ -37,6 +37,8 @@ static const char usage_text[] =
 "  disable USER    refuse the user's logins until enabled\n"
 "  enable USER     allow the user's logins again\n"
 "  unlock USER     clear failures, the lockout and any pending challenge\n"
+"  apop USER       set the user's APOP secret (for apop-proxy), typed twice\n"
+"  apop -d USER    clear the user's APOP secret\n"
 "  audit [-l LIMIT]\n"
 "                  users with fewer than LIMIT responses left (default 10);\n"
 "                  exit status 1 if there are any\n"
@@ -189,52 +191,24 @@ static bool read_input(const char *prompt, const char *what, bool secret, char *
                        size_t size, size_t *len)
 {
 	switch (read_input_line(prompt, secret, buf, size, len)) {
-	case IN_OK:
+	case OTP_LINE_OK:
 		if (*len > 0)
 			return true;
 		errmsg("empty %s", what);
 		return false;
-	case IN_EOF:
+	case OTP_LINE_EOF:
 		errmsg("no %s given", what);
 		return false;
-	case IN_LONG:
+	case OTP_LINE_LONG:
 		errmsg("%s too long", what);
 		return false;
-	case IN_BAD:
+	case OTP_LINE_BAD:
 		errmsg("NUL byte in the %s", what);
 		return false;
 	default:
 		errmsg("cannot read the %s: %s", what, strerror(errno));
 		return false;
 	}
-}
-
-/* Equality of two secrets of n bytes, in time independent of their contents. */
-static bool same_bytes(const char *a, const char *b, size_t n)
-{
-	unsigned char diff = 0;
-
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return diff == 0;
-}
-
-/* Case-insensitive equality of a pass phrase and the seed, without early exit. */
-static bool pass_is_seed(const char *pass, size_t len, const char *seed)
-{
-	unsigned char diff = 0;
-	size_t slen = strlen(seed);
-
-	if (len != slen)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)pass[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		diff |= (unsigned char)(c ^ (unsigned char)seed[i]);
-	}
-	return diff == 0;
 }
 
 /* ---- init ---- */
@@ -290,6 +264,7 @@ static enum otp_db_action init_cb(const char *user, struct otp_record *rec, bool
 	struct init_arg *a = arg;
 	uint32_t flags = 0;
 	unsigned version = rec->version;
+	char apop[sizeof(rec->apop_secret)];
 	enum chain chain;
 
 	(void)user;
@@ -310,7 +285,10 @@ static enum otp_db_action init_cb(const char *user, struct otp_record *rec, bool
 		}
 		flags = rec->flags & OTP_REC_DISABLED;  /* disabling outlives a re-key */
 	}
+	memcpy(apop, rec->apop_secret, sizeof(apop));   /* so does the APOP secret */
 	otp_wipe(rec, sizeof(*rec));
+	memcpy(rec->apop_secret, apop, sizeof(apop));
+	otp_wipe(apop, sizeof(apop));
 	rec->version = version;
 	rec->flags = flags;
 	rec->alg = a->alg;
@@ -347,7 +325,7 @@ static bool get_new_pass(const char *seed, char *pass, size_t size, size_t *len)
 	if (!read_input("Again, to check: ", "second pass phrase", true, again, sizeof(again),
 	                &len2))
 		goto out;
-	if (*len != len2 || !same_bytes(pass, again, *len)) {
+	if (!otp_secret_equal(pass, *len, again, len2)) {
 		errmsg("the pass phrases differ");
 		goto out;
 	}
@@ -355,7 +333,7 @@ static bool get_new_pass(const char *seed, char *pass, size_t size, size_t *len)
 		errmsg("%s", otp_strerror(rc));
 		goto out;
 	}
-	if (pass_is_seed(pass, *len, seed)) {
+	if (otp_passphrase_is_seed(pass, *len, seed)) {
 		errmsg("%s", otp_strerror(OTP_ERR_PASS_SEED));
 		goto out;
 	}
@@ -662,6 +640,7 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 	printf("last failure: %s\n", fmt_time(rec.last_failure, t, sizeof(t)));
 	printf("failures: %lu\n", (unsigned long)rec.failures);
 	printf("disabled: %s\n", rec.flags & OTP_REC_DISABLED ? "yes" : "no");
+	printf("apop: %s\n", rec.apop_secret[0] != '\0' ? "set" : "not set");
 	if (rec.locked_until > (int64_t)now)
 		printf("locked until: %s\n", fmt_time(rec.locked_until, t, sizeof(t)));
 	else
@@ -734,6 +713,81 @@ static int cmd_enable(struct ctx *c, int argc, char **argv)
 static int cmd_unlock(struct ctx *c, int argc, char **argv)
 {
 	return user_op(c, "unlock", OP_UNLOCK, argc, argv);
+}
+
+/* ---- the APOP secret ---- */
+
+static enum otp_db_action apop_cb(const char *user, struct otp_record *rec, bool exists,
+                                  void *arg, enum otp_err *err)
+{
+	const char *secret = arg;   /* NULL: clear */
+
+	(void)user;
+	if (!exists) {
+		*err = OTP_ERR_NOUSER;
+		return OTP_DB_KEEP;
+	}
+	otp_wipe(rec->apop_secret, sizeof(rec->apop_secret));
+	if (secret != NULL)
+		memcpy(rec->apop_secret, secret, strlen(secret) + 1);
+	return OTP_DB_STORE;
+}
+
+/* Two matching APOP secrets of OTP_APOP_SECRET_MIN..MAX printable characters. */
+static bool get_apop_secret(char *secret, size_t size)
+{
+	char again[256];
+	size_t len = 0, len2 = 0;
+	bool ok = false;
+
+	if (!read_input("New APOP secret: ", "APOP secret", true, secret, size, &len))
+		goto out;
+	if (!read_input("Again, to check: ", "second APOP secret", true, again, sizeof(again),
+	                &len2))
+		goto out;
+	if (!otp_secret_equal(secret, len, again, len2)) {
+		errmsg("the APOP secrets differ");
+		goto out;
+	}
+	if (len < OTP_APOP_SECRET_MIN || len > OTP_APOP_SECRET_MAX) {
+		errmsg("an APOP secret must have %d to %d characters", OTP_APOP_SECRET_MIN,
+		       OTP_APOP_SECRET_MAX);
+		goto out;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)secret[i] < 0x20 || (unsigned char)secret[i] > 0x7e) {
+			errmsg("an APOP secret must be printable ASCII");
+			goto out;
+		}
+	ok = true;
+out:
+	otp_wipe(again, sizeof(again));
+	if (!ok)
+		otp_wipe(secret, size);
+	return ok;
+}
+
+static int cmd_apop(struct ctx *c, int argc, char **argv)
+{
+	char secret[256];
+	const char *user;
+	bool clear = false;
+	enum otp_err rc;
+	int ret = EX_FAIL;
+
+	if (argc >= 2 && strcmp(argv[1], "-d") == 0) {
+		clear = true;
+		argc--;
+		argv++;
+	}
+	if ((user = one_user("apop", argc, argv, &ret)) == NULL)
+		return ret;
+	memset(secret, 0, sizeof(secret));
+	if (!clear && !get_apop_secret(secret, sizeof(secret)))
+		return EX_FAIL;
+	rc = otp_db_update(c->db, user, false, OTP_DB_LOCK_MS, apop_cb, clear ? NULL : secret);
+	otp_wipe(secret, sizeof(secret));
+	return rc == OTP_OK ? EX_OK : db_error(c->db, user, rc);
 }
 
 /* ---- list and audit ---- */
@@ -891,6 +945,7 @@ static const struct command {
 	{ "disable", cmd_disable },
 	{ "enable", cmd_enable },
 	{ "unlock", cmd_unlock },
+	{ "apop", cmd_apop },
 	{ "audit", cmd_audit },
 	{ "import", cmd_import_wrap },
 };

@@ -299,6 +299,7 @@ last success: never
 last failure: never
 failures: 0
 disabled: no
+apop: not set
 locked until: no
 pending challenge: no" sh -c '"$1" --db "$2" info alice | grep -v "^created: "' sh "$KQ" "$DB"
 check "info shows when the key was made" \

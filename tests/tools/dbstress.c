@@ -30,10 +30,11 @@ static void usage(void)
 	        "       %s dump DB              print \"user counter\" for every user\n"
 	        "       %s secret DB            print the host secret in hex\n"
 	        "       %s fill DB PREFIX N     store N users straight through GDBM (bench setup)\n"
+	        "       %s clone DB USER PREFIX N  copy USER's record to PREFIX0..PREFIX<N-1> (bench setup)\n"
 	        "       %s bench DB USER N      time N increments: updates/s and mean latency\n"
 	        "       %s fsyncrate DIR N      time N pwrite+fdatasync of one byte in DIR\n"
 	        "       %s hold DB SECONDS      hold the database lock exclusively\n",
-	        prog, prog, prog, prog, prog, prog, prog, prog, prog);
+	        prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -188,7 +189,7 @@ static int cmd_secret(const char *db)
 static int cmd_fill(const char *db, const char *prefix, unsigned long n)
 {
 	struct otp_record rec;
-	unsigned char buf[OTP_REC_V1_SIZE];
+	unsigned char buf[OTP_REC_V2_SIZE];
 	char user[OTP_USER_MAX + 1];
 	size_t len;
 	GDBM_FILE dbf;
@@ -212,6 +213,37 @@ static int cmd_fill(const char *db, const char *prefix, unsigned long n)
 		}
 	}
 	if (gdbm_sync(dbf) != 0 || gdbm_close(dbf) != 0 || chmod(db, 0600) != 0) {
+		fprintf(stderr, "%s: closing %s failed\n", prog, db);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_clone(const char *db, const char *from, const char *prefix, unsigned long n)
+{
+	GDBM_FILE dbf = gdbm_open(db, 0, GDBM_WRITER | GDBM_NOLOCK, 0600, NULL);
+	datum k = { (char *)from, (int)strlen(from) }, v;
+	char user[OTP_USER_MAX + 1];
+
+	if (dbf == NULL) {
+		fprintf(stderr, "%s: gdbm_open %s: %s\n", prog, db, gdbm_strerror(gdbm_errno));
+		return 1;
+	}
+	v = gdbm_fetch(dbf, k);
+	if (v.dptr == NULL) {
+		fprintf(stderr, "%s: no user %s\n", prog, from);
+		return 1;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		datum nk = { user, snprintf(user, sizeof(user), "%s%lu", prefix, i) };
+
+		if (gdbm_store(dbf, nk, v, GDBM_REPLACE) != 0) {
+			fprintf(stderr, "%s: gdbm_store: %s\n", prog, gdbm_strerror(gdbm_errno));
+			return 1;
+		}
+	}
+	free(v.dptr);
+	if (gdbm_sync(dbf) != 0 || gdbm_close(dbf) != 0) {
 		fprintf(stderr, "%s: closing %s failed\n", prog, db);
 		return 1;
 	}
@@ -299,6 +331,8 @@ int main(int argc, char **argv)
 		return cmd_dump(argv[2]);
 	if (strcmp(cmd, "secret") == 0 && argc == 3)
 		return cmd_secret(argv[2]);
+	if (strcmp(cmd, "clone") == 0 && argc == 6)
+		return cmd_clone(argv[2], argv[3], argv[4], number(argv[5], 100000000));
 	if (strcmp(cmd, "fill") == 0 && argc == 5)
 		return cmd_fill(argv[2], argv[3], number(argv[4], 100000000));
 	if (strcmp(cmd, "bench") == 0 && argc == 5)

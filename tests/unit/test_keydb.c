@@ -21,7 +21,7 @@
 
 #include "otp.h"
 
-/* Offsets of record v1, as otpkeys(5) gives them. */
+/* Offsets of records v1 and v2, as otpkeys(5) gives them. */
 #define R_VERSION  4
 #define R_ALG      6
 #define R_SEEDLEN  7
@@ -32,6 +32,12 @@
 #define R_CREATED  48
 #define R_RESERVED 96
 #define R_CHECK    120
+#define R2_APOPLEN 96
+#define R2_APOP    97
+#define R2_TOKEN   160
+#define R2_RESERVED 240
+#define R2_CHECK   248
+#define SAMPLE_APOP "tanstaaf tanstaaf"
 
 struct fx {
 	char dir[256];
@@ -51,10 +57,16 @@ static void sha8(const unsigned char *p, size_t n, unsigned char out[8])
 	memcpy(out, md, 8);
 }
 
-/* Recomputes a record's check after a test has edited it. */
+/* Recomputes a v1 record's check after a test has edited it. */
 static void resign(unsigned char r[OTP_REC_V1_SIZE])
 {
 	sha8(r, R_CHECK, r + R_CHECK);
+}
+
+/* The same for a v2 record. */
+static void resign2(unsigned char r[OTP_REC_V2_SIZE])
+{
+	sha8(r, R2_CHECK, r + R2_CHECK);
 }
 
 static void sample(struct otp_record *rec)
@@ -73,16 +85,30 @@ static void sample(struct otp_record *rec)
 	rec->locked_until = 0x0102030405060708LL;
 	rec->pending_until = 42;
 	rec->pending_id = 0xfedcba9876543210ull;
+	strcpy(rec->apop_secret, SAMPLE_APOP);
 }
 
-static void encoded(unsigned char r[OTP_REC_V1_SIZE])
+/* The sample as the encoder writes it: format v2. */
+static void encoded(unsigned char r[OTP_REC_V2_SIZE])
 {
 	struct otp_record rec;
 	size_t len = 0;
 
 	sample(&rec);
-	assert_int_equal(otp_record_encode(&rec, r, OTP_REC_V1_SIZE, &len), OTP_OK);
-	assert_int_equal(len, OTP_REC_V1_SIZE);
+	assert_int_equal(otp_record_encode(&rec, r, OTP_REC_V2_SIZE, &len), OTP_OK);
+	assert_int_equal(len, OTP_REC_V2_SIZE);
+}
+
+/* The sample as an older program wrote it: format v1, no APOP secret. */
+static void encoded_v1(unsigned char r[OTP_REC_V1_SIZE])
+{
+	unsigned char v2[OTP_REC_V2_SIZE];
+
+	encoded(v2);
+	memcpy(r, v2, R_RESERVED);
+	memset(r + R_RESERVED, 0, OTP_REC_V1_SIZE - R_RESERVED);
+	r[R_VERSION] = 1;
+	resign(r);
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -218,16 +244,19 @@ static bool stop_fn(const char *user, const struct otp_record *rec, void *arg);
 static void test_record_round_trip(void **state)
 {
 	struct otp_record in, out;
-	unsigned char r[OTP_REC_V1_SIZE + 8];
+	unsigned char r[OTP_REC_V2_SIZE + 8], v1[OTP_REC_V1_SIZE];
 	size_t len = 0;
 
 	(void)state;
 	sample(&in);
 	assert_int_equal(otp_record_encode(&in, r, sizeof(r), &len), OTP_OK);
-	assert_int_equal(len, OTP_REC_V1_SIZE);
-	assert_memory_equal(r, "OTPK\x01\x00", 6);
+	assert_int_equal(len, OTP_REC_V2_SIZE);
+	assert_memory_equal(r, "OTPK\x02\x00", 6);
 	assert_int_equal(otp_record_decode(r, len, &out), OTP_OK);
-	assert_int_equal(out.version, 1);
+	assert_int_equal(out.version, 2);
+	assert_string_equal(out.apop_secret, SAMPLE_APOP);
+	assert_int_equal(r[R2_APOPLEN], strlen(SAMPLE_APOP));
+	assert_memory_equal(r + R2_APOP, SAMPLE_APOP, strlen(SAMPLE_APOP));
 	assert_int_equal(out.alg, in.alg);
 	assert_int_equal(out.seq, in.seq);
 	assert_string_equal(out.seed, "ab12cd34ef56gh78");   /* stored lower-cased */
@@ -240,17 +269,46 @@ static void test_record_round_trip(void **state)
 	/* Little-endian on disk, whatever the host. */
 	assert_memory_equal(r + R_SEQ, "\x0f\x27\x00\x00", 4);
 	assert_memory_equal(r + R_CREATED, "\x00\xf1\x53\x65\x00\x00\x00\x00", 8);
+
+	/* No APOP secret: a zero length and an all-zero area. */
+	in.apop_secret[0] = '\0';
+	assert_int_equal(otp_record_encode(&in, r, sizeof(r), &len), OTP_OK);
+	assert_int_equal(r[R2_APOPLEN], 0);
+	assert_int_equal(otp_record_decode(r, len, &out), OTP_OK);
+	assert_string_equal(out.apop_secret, "");
+
+	/* A v1 record reads with every v1 field and no APOP secret ... */
+	encoded_v1(v1);
+	assert_int_equal(otp_record_decode(v1, sizeof(v1), &out), OTP_OK);
+	assert_int_equal(out.version, 1);
+	assert_string_equal(out.seed, "ab12cd34ef56gh78");
+	assert_int_equal(out.seq, 9999);
+	assert_int_equal(out.failures, 0xfedcba98u);
+	assert_true(out.pending_id == 0xfedcba9876543210ull && out.locked_until == 0x0102030405060708LL);
+	assert_string_equal(out.apop_secret, "");
+	/* ... and is written back as v2, its v1 fields where they were. */
+	assert_int_equal(otp_record_encode(&out, r, sizeof(r), &len), OTP_OK);
+	assert_int_equal(len, OTP_REC_V2_SIZE);
+	assert_int_equal(r[R_VERSION], 2);
+	assert_memory_equal(r + R_ALG, v1 + R_ALG, R_RESERVED - R_ALG);
+	otp_wipe(&out, sizeof(out));
 }
 
 static void test_record_encode_rejects(void **state)
 {
 	struct otp_record rec;
-	unsigned char r[OTP_REC_V1_SIZE];
+	unsigned char r[OTP_REC_V2_SIZE];
 	size_t len = 0;
 
 	(void)state;
 	sample(&rec);
 	assert_int_equal(otp_record_encode(&rec, r, sizeof(r) - 1, &len), OTP_ERR_BUFFER);
+	assert_int_equal(otp_record_encode(&rec, r, OTP_REC_V1_SIZE, &len), OTP_ERR_BUFFER);
+	strcpy(rec.apop_secret, "tab\tinside");                   /* not printable */
+	assert_int_equal(otp_record_encode(&rec, r, sizeof(r), &len), OTP_ERR_INVALID);
+	memset(rec.apop_secret, 'a', sizeof(rec.apop_secret));   /* no terminator */
+	assert_int_equal(otp_record_encode(&rec, r, sizeof(r), &len), OTP_ERR_INVALID);
+	sample(&rec);
 	rec.alg = 7;
 	assert_int_equal(otp_record_encode(&rec, r, sizeof(r), &len), OTP_ERR_ALG);
 	sample(&rec);
@@ -273,7 +331,7 @@ static void test_record_encode_rejects(void **state)
 	assert_int_equal(len, 0);
 }
 
-static void expect_decode(unsigned char r[OTP_REC_V1_SIZE], size_t len, enum otp_err want)
+static void expect_decode(const unsigned char *r, size_t len, enum otp_err want)
 {
 	struct otp_record rec;
 
@@ -285,33 +343,34 @@ static void expect_decode(unsigned char r[OTP_REC_V1_SIZE], size_t len, enum otp
 
 static void test_record_decode_rejects(void **state)
 {
-	unsigned char r[OTP_REC_V1_SIZE + 1];
+	unsigned char r[OTP_REC_V2_SIZE + 1];
 
 	(void)state;
-	encoded(r);
+	encoded_v1(r);
 	r[OTP_REC_V1_SIZE] = 0;
 	expect_decode(NULL, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
 	expect_decode(r, 0, OTP_ERR_DB_CORRUPT);
 	expect_decode(r, 5, OTP_ERR_DB_CORRUPT);
 	expect_decode(r, OTP_REC_V1_SIZE - 1, OTP_ERR_DB_CORRUPT);       /* short */
 	expect_decode(r, OTP_REC_V1_SIZE + 1, OTP_ERR_DB_CORRUPT);       /* long */
+	expect_decode(r, OTP_REC_V1_SIZE, OTP_OK);
 
-	encoded(r);
+	encoded_v1(r);
 	r[0] = 'X';                                                      /* magic */
 	resign(r);
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
-	encoded(r);
-	r[R_VERSION] = 2;                                                /* version */
+	encoded_v1(r);
+	r[R_VERSION] = 3;                                                /* version */
 	resign(r);
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_VERSION);
 	expect_decode(r, 6, OTP_ERR_DB_VERSION);                         /* any length */
-	encoded(r);
+	encoded_v1(r);
 	r[R_VERSION + 1] = 1;                                            /* 257 */
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_VERSION);
-	encoded(r);
+	encoded_v1(r);
 	r[R_SEQ + 3] ^= 1;                                               /* check */
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
-	encoded(r);
+	encoded_v1(r);
 	r[R_CHECK + 7] ^= 0x80;
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
 
@@ -328,29 +387,85 @@ static void test_record_decode_rejects(void **state)
 		{ R_CREATED + 7, 0x80 },                                     /* negative time */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		encoded(r);
-		if (bad[i].off == R_SEQ) {
-			memcpy(r + R_SEQ, "\x10\x27\x00\x00", 4);
-		} else {
-			r[bad[i].off] = bad[i].v;
+		/* The same damage in a v1 record and in a v2 one (offsets below 96 are shared). */
+		for (int v = 1; v <= 2; v++) {
+			if (v == 2 && bad[i].off >= R_RESERVED)
+				continue;
+			if (v == 1)
+				encoded_v1(r);
+			else
+				encoded(r);
+			if (bad[i].off == R_SEQ) {
+				memcpy(r + R_SEQ, "\x10\x27\x00\x00", 4);
+			} else {
+				r[bad[i].off] = bad[i].v;
+			}
+			if (v == 1) {
+				resign(r);
+				expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
+			} else {
+				resign2(r);
+				expect_decode(r, OTP_REC_V2_SIZE, OTP_ERR_DB_CORRUPT);
+			}
 		}
-		resign(r);
-		expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
 	}
 	/* A 12-character seed with a stray byte in its padding. */
-	encoded(r);
+	encoded_v1(r);
 	r[R_SEEDLEN] = 12;
 	resign(r);
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
 	memset(r + R_SEED + 12, 0, 4);
 	resign(r);
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_OK);
+
+	/* Version 2: exactly 256 bytes, and the sizes are not interchangeable. */
+	encoded(r);
+	r[OTP_REC_V2_SIZE] = 0;
+	expect_decode(r, OTP_REC_V2_SIZE, OTP_OK);
+	expect_decode(r, OTP_REC_V2_SIZE - 1, OTP_ERR_DB_CORRUPT);
+	expect_decode(r, OTP_REC_V2_SIZE + 1, OTP_ERR_DB_CORRUPT);
+	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
+	encoded_v1(r);
+	memset(r + OTP_REC_V1_SIZE, 0, OTP_REC_V2_SIZE - OTP_REC_V1_SIZE);
+	expect_decode(r, OTP_REC_V2_SIZE, OTP_ERR_DB_CORRUPT);           /* v1 padded to 256 */
+	encoded(r);
+	r[R2_CHECK + 3] ^= 4;                                            /* check */
+	expect_decode(r, OTP_REC_V2_SIZE, OTP_ERR_DB_CORRUPT);
+	encoded(r);
+	r[R2_APOP] ^= 1;                                                 /* covered by the check */
+	expect_decode(r, OTP_REC_V2_SIZE, OTP_ERR_DB_CORRUPT);
+
+	/* Well signed v2, but the APOP area, token area or reserved bytes wrong. */
+	static const struct { int off; unsigned char v; } bad2[] = {
+		{ R2_APOPLEN, OTP_APOP_SECRET_MAX + 1 }, { R2_APOPLEN, 0xff },
+		{ R2_APOPLEN, 40 },                              /* length past the secret: NUL padding inside */
+		{ R2_APOP + 2, 0 }, { R2_APOP + 2, 0x1f }, { R2_APOP, 0x7f }, { R2_APOP + 5, 0x80 },
+		{ R2_APOP + 30, 'x' }, { R2_TOKEN - 1, 1 },     /* padding after the secret */
+		{ R2_TOKEN, 1 }, { R2_TOKEN + 79, 0x80 },        /* token area, not yet defined */
+		{ R2_RESERVED, 1 }, { R2_CHECK - 1, 1 },         /* reserved */
+	};
+	for (size_t i = 0; i < sizeof(bad2) / sizeof(bad2[0]); i++) {
+		encoded(r);
+		r[bad2[i].off] = bad2[i].v;
+		resign2(r);
+		expect_decode(r, OTP_REC_V2_SIZE, OTP_ERR_DB_CORRUPT);
+	}
+	/* A one-byte and a 63-byte secret are both fine. */
+	encoded(r);
+	r[R2_APOPLEN] = 1;
+	memset(r + R2_APOP + 1, 0, OTP_APOP_SECRET_MAX - 1);
+	resign2(r);
+	expect_decode(r, OTP_REC_V2_SIZE, OTP_OK);
+	r[R2_APOPLEN] = OTP_APOP_SECRET_MAX;
+	memset(r + R2_APOP, '~', OTP_APOP_SECRET_MAX);
+	resign2(r);
+	expect_decode(r, OTP_REC_V2_SIZE, OTP_OK);
 }
 
 /* Hostile bytes: random lengths and contents, and single-byte damage. */
 static void test_record_decode_random(void **state)
 {
-	unsigned char r[OTP_REC_V1_SIZE * 2], good[OTP_REC_V1_SIZE];
+	unsigned char r[OTP_REC_V2_SIZE * 2], good[OTP_REC_V2_SIZE];
 	struct otp_record rec;
 	enum otp_err e;
 
@@ -359,19 +474,33 @@ static void test_record_decode_random(void **state)
 		size_t len;
 
 		assert_int_equal(otp_random_bytes(r, sizeof(r)), OTP_OK);
-		len = r[0] % sizeof(r);
+		len = (r[0] | (size_t)r[1] << 8) % sizeof(r);
+		if (i % 4 == 1)
+			len = OTP_REC_V1_SIZE;
+		if (i % 4 == 3)
+			len = OTP_REC_V2_SIZE;
 		if (i % 2 == 0)
 			memcpy(r, "OTPK\x01\x00", 6);
+		else if (i % 4 == 3)
+			memcpy(r, "OTPK\x02\x00", 6);
 		e = otp_record_decode(r, len, &rec);
 		assert_true(e == OTP_ERR_DB_CORRUPT || e == OTP_ERR_DB_VERSION);
 	}
-	encoded(good);
-	for (size_t off = 0; off < sizeof(good); off++) {
-		for (int bit = 0; bit < 8; bit++) {
-			memcpy(r, good, sizeof(good));
-			r[off] ^= (unsigned char)(1u << bit);
-			e = otp_record_decode(r, sizeof(good), &rec);
-			assert_true(e == OTP_ERR_DB_CORRUPT || e == OTP_ERR_DB_VERSION);
+	/* Every single-bit change to a good v1 and a good v2 record is caught. */
+	for (int v = 1; v <= 2; v++) {
+		size_t n = v == 1 ? OTP_REC_V1_SIZE : OTP_REC_V2_SIZE;
+
+		if (v == 1)
+			encoded_v1(good);
+		else
+			encoded(good);
+		for (size_t off = 0; off < n; off++) {
+			for (int bit = 0; bit < 8; bit++) {
+				memcpy(r, good, n);
+				r[off] ^= (unsigned char)(1u << bit);
+				e = otp_record_decode(r, n, &rec);
+				assert_true(e == OTP_ERR_DB_CORRUPT || e == OTP_ERR_DB_VERSION);
+			}
 		}
 	}
 }
@@ -665,7 +794,7 @@ static void test_lock_timeout(void **state)
 static void test_journal_replay(void **state)
 {
 	struct fx *f = *state;
-	unsigned char r[OTP_REC_V1_SIZE], j[512];
+	unsigned char r[OTP_REC_V2_SIZE], j[512];
 	struct otp_record rec;
 	size_t n;
 
@@ -678,6 +807,7 @@ static void test_journal_replay(void **state)
 	assert_int_equal(otp_db_get(f->db, "zed", 1000, &rec), OTP_OK);
 	assert_int_equal(rec.seq, 9999);
 	assert_string_equal(rec.seed, "ab12cd34ef56gh78");
+	assert_string_equal(rec.apop_secret, SAMPLE_APOP);
 	assert_int_equal(file_size(f->journal), 0);
 
 	/* A delete entry, replayed by a writer on another user. */
@@ -720,7 +850,7 @@ static void test_torn_record_replay(void **state)
 {
 	struct fx *f = *state;
 	struct otp_record rec;
-	unsigned char old[OTP_REC_V1_SIZE], new[OTP_REC_V1_SIZE], j[512], file[1 << 16];
+	unsigned char old[OTP_REC_V2_SIZE], new[OTP_REC_V2_SIZE], j[512], file[1 << 16];
 	size_t len, n;
 	ssize_t got;
 	unsigned char *at;
@@ -739,7 +869,7 @@ static void test_torn_record_replay(void **state)
 	at = memmem(file, (size_t)got, old, sizeof(old));
 	assert_non_null(at);
 	/* First half new, second half old. */
-	assert_int_equal(pwrite(fd, new, 64, at - file), 64);
+	assert_int_equal(pwrite(fd, new, 128, at - file), 128);
 	close(fd);
 	assert_int_equal(otp_db_get(f->db, "alice", 1000, &rec), OTP_ERR_DB_CORRUPT);
 
@@ -754,20 +884,20 @@ static void test_torn_record_replay(void **state)
 static void test_damaged_records(void **state)
 {
 	struct fx *f = *state;
-	unsigned char r[OTP_REC_V1_SIZE + 1];
+	unsigned char r[OTP_REC_V2_SIZE + 1];
 	struct otp_record rec;
 	struct act a = { OTP_DB_STORE, 1, OTP_OK, false, 0 };
 
 	assert_int_equal(put(f->db, "alice", 5), OTP_OK);
 	encoded(r);
 	r[50] ^= 1;
-	raw_store(f->db, "torn", r, OTP_REC_V1_SIZE);
+	raw_store(f->db, "torn", r, OTP_REC_V2_SIZE);
 	encoded(r);
-	r[R_VERSION] = 2;
-	resign(r);
-	raw_store(f->db, "future", r, OTP_REC_V1_SIZE);
+	r[R_VERSION] = 3;
+	resign2(r);
+	raw_store(f->db, "future", r, OTP_REC_V2_SIZE);
 	encoded(r);
-	raw_store(f->db, "long", r, OTP_REC_V1_SIZE + 1);
+	raw_store(f->db, "long", r, OTP_REC_V2_SIZE + 1);
 	assert_int_equal(otp_db_get(f->db, "torn", 1000, &rec), OTP_ERR_DB_CORRUPT);
 	assert_int_equal(otp_db_get(f->db, "future", 1000, &rec), OTP_ERR_DB_VERSION);
 	assert_int_equal(otp_db_get(f->db, "long", 1000, &rec), OTP_ERR_DB_CORRUPT);
@@ -775,6 +905,37 @@ static void test_damaged_records(void **state)
 	assert_int_equal(otp_db_update(f->db, "torn", false, 1000, act_fn, &a), OTP_ERR_DB_CORRUPT);
 	assert_int_equal(a.calls, 0);
 	assert_int_equal(get_seq(f->db, "alice"), 5);
+}
+
+/* A v1 record left by an older program is read, and rewritten as v2 by the next update. */
+static void test_v1_upgrade(void **state)
+{
+	struct fx *f = *state;
+	unsigned char r[OTP_REC_V1_SIZE];
+	struct otp_record rec;
+	struct act a = { OTP_DB_STORE, 77, OTP_OK, false, 0 };
+	GDBM_FILE dbf;
+	datum k = { (char *)"old", 3 }, v;
+
+	assert_int_equal(put(f->db, "alice", 5), OTP_OK);
+	encoded_v1(r);
+	raw_store(f->db, "old", r, sizeof(r));
+	assert_int_equal(otp_db_get(f->db, "old", 1000, &rec), OTP_OK);
+	assert_int_equal(rec.version, 1);
+	assert_int_equal(rec.seq, 9999);
+	assert_string_equal(rec.apop_secret, "");
+	assert_int_equal(otp_db_update(f->db, "old", false, 1000, act_fn, &a), OTP_OK);
+	assert_int_equal(otp_db_get(f->db, "old", 1000, &rec), OTP_OK);
+	assert_int_equal(rec.version, 2);
+	assert_int_equal(rec.seq, 77);
+	assert_string_equal(rec.seed, "ab12cd34ef56gh78");
+	dbf = gdbm_open(f->db, 0, GDBM_READER | GDBM_NOLOCK, 0600, NULL);
+	assert_non_null(dbf);
+	v = gdbm_fetch(dbf, k);
+	assert_non_null(v.dptr);
+	assert_int_equal(v.dsize, OTP_REC_V2_SIZE);
+	free(v.dptr);
+	gdbm_close(dbf);
 }
 
 static bool count_fn(const char *user, const struct otp_record *rec, void *arg)
@@ -798,7 +959,7 @@ static bool stop_fn(const char *user, const struct otp_record *rec, void *arg)
 static void test_foreach_and_secret(void **state)
 {
 	struct fx *f = *state;
-	unsigned char s1[32], s2[32], zero[32] = { 0 }, r[OTP_REC_V1_SIZE];
+	unsigned char s1[32], s2[32], zero[32] = { 0 }, r[OTP_REC_V2_SIZE];
 	char user[16];
 	int n = 0;
 
@@ -896,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_record_replay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_and_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gdbm_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_empty, setup, teardown),
