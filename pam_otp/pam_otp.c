@@ -13,85 +13,17 @@
 #include <security/pam_modutil.h>
 
 #include "otp.h"
+#include "options.h"
 
-struct options {
-	struct otp_policy policy;
-	bool debug;
-	bool nullok;
-	bool echo;
-	bool use_first_pass;
-	bool try_first_pass;
-	unsigned warn;
-};
-
-/* A numeric option: NAME=N within [min, max]. */
-struct num_opt {
-	const char *name;
-	unsigned long min, max;
-	size_t offset;          /* into struct options */
-};
-
-#define NUM(name, min, max, field) { name, min, max, offsetof(struct options, field) }
-static const struct num_opt num_opts[] = {
-	NUM("warn", 0, OTP_SEQ_MAX, warn),
-	NUM("window", 1, 100, policy.window),
-	NUM("lock_timeout", 1, 3600, policy.challenge_ttl),
-	NUM("max_failures", 0, 1000, policy.max_failures),
-	NUM("lockout", 1, 31 * 86400, policy.lockout),
-};
-
-/* Parses argv once; returns false (after logging why) on a bad value. */
-static bool parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *o)
+/* pam_otp_parse_options' logger: pam_syslog on the handle in ctx. */
+__attribute__((format(printf, 3, 4)))
+static void log_pam(void *ctx, int prio, const char *fmt, ...)
 {
-	memset(o, 0, sizeof(*o));
-	otp_policy_init(&o->policy);
-	o->warn = 10;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const char *eq = strchr(a, '=');
-		size_t nlen = eq != NULL ? (size_t)(eq - a) : strlen(a);
-		bool known = false;
+	va_list ap;
 
-		if (strcmp(a, "debug") == 0)
-			o->debug = known = true;
-		else if (strcmp(a, "nullok") == 0)
-			o->nullok = known = true;
-		else if (strcmp(a, "echo") == 0)
-			o->echo = known = true;
-		else if (strcmp(a, "use_first_pass") == 0)
-			o->use_first_pass = known = true;
-		else if (strcmp(a, "try_first_pass") == 0)
-			o->try_first_pass = known = true;
-		else if (strcmp(a, "no_ext") == 0) {
-			o->policy.ext = false;
-			known = true;
-		} else if (strncmp(a, "db=", 3) == 0) {
-			if (a[3] != '/') {
-				pam_syslog(pamh, LOG_ERR, "option db= needs an absolute path");
-				return false;
-			}
-			o->policy.db = a + 3;
-			known = true;
-		}
-		for (size_t j = 0; !known && eq != NULL && j < sizeof(num_opts) / sizeof(num_opts[0]); j++) {
-			const struct num_opt *n = &num_opts[j];
-			unsigned long v;
-
-			if (strlen(n->name) != nlen || strncmp(a, n->name, nlen) != 0)
-				continue;
-			if (otp_parse_uint(eq + 1, n->min, n->max, &v) != OTP_OK) {
-				pam_syslog(pamh, LOG_ERR, "option %s: value must be %lu to %lu",
-				           n->name, n->min, n->max);
-				return false;
-			}
-			*(unsigned *)(void *)((char *)o + n->offset) = (unsigned)v;
-			known = true;
-		}
-		if (!known)
-			pam_syslog(pamh, LOG_ERR, "unknown option: %.*s", (int)nlen, a);
-	}
-	o->policy.fake_unknown = !o->nullok;
-	return true;
+	va_start(ap, fmt);
+	pam_vsyslog(ctx, prio, fmt, ap);
+	va_end(ap);
 }
 
 /* Copies an item for a log line: printable ASCII without spaces, capped. */
@@ -219,7 +151,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 
 	(void)flags;
 	memset(&L, 0, sizeof(L));
-	if (!parse_options(pamh, argc, argv, &o))
+	if (!pam_otp_parse_options(argc, argv, &o, log_pam, pamh))
 		return PAM_SERVICE_ERR;
 	rc = pam_get_user(pamh, &user, NULL);
 	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')

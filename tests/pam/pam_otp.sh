@@ -3,15 +3,6 @@
 # and pamdrive (pam_start_confdir) for dialogues, concurrency and valgrind.
 . "$OTP_SRC/tests/lib.sh"
 
-MOD="$OTP_BUILD/pam_otp.so"
-OTPKEY="$OTP_BUILD/otpkey"
-OTPCALC="$OTP_BUILD/otpcalc"
-DRIVE="$OTP_BUILD/tests/tools/pamdrive"
-DB="$T_TMP/db/otpkeys.db"
-CONF="$T_TMP/pam.d"
-PASS="This is a test."
-mkdir -p "$CONF"
-echo "auth required pam_deny.so" > "$CONF/other"
 
 # PAM return codes (security/_pam_types.h).
 PAM_SUCCESS=0 PAM_AUTH_ERR=7 PAM_AUTHINFO_UNAVAIL=9 PAM_IGNORE=25 PAM_SERVICE_ERR=3
@@ -254,6 +245,14 @@ else
 	check "valgrind: failure path clean" test $? -eq $PAM_AUTH_ERR
 	vg otp nosuchuser "$(response md5 98 fra1)"
 	check "valgrind: unknown-user path clean" test $? -eq $PAM_AUTH_ERR
+	init=$(printf '%s\n%s\n' "$PASS" "$PASS" | "$OTPCALC" -t init-word --new-seed vg1 --new-seq 50 "$(first_line frank)")
+	vg otp frank "$init"
+	check "valgrind: init-word re-key path clean" test $? -eq $PAM_SUCCESS
+	cp "$DB" "$T_TMP/good.db"
+	head -c 4096 /dev/urandom > "$DB"
+	vg otp frank "$(response md5 49 vg1)"
+	check "valgrind: corrupt-database path clean" test $? -eq $PAM_AUTHINFO_UNAVAIL
+	cp "$T_TMP/good.db" "$DB"
 fi
 
 done_testing

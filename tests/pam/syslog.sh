@@ -3,17 +3,8 @@
 # The module runs in a private mount namespace whose /dev/log is our socket.
 . "$OTP_SRC/tests/lib.sh"
 
-MOD="$OTP_BUILD/pam_otp.so"
-OTPKEY="$OTP_BUILD/otpkey"
-OTPCALC="$OTP_BUILD/otpcalc"
-DRIVE="$OTP_BUILD/tests/tools/pamdrive"
-DB="$T_TMP/db/otpkeys.db"
-CONF="$T_TMP/pam.d"
-PASS="This is a test."
 LOG="$T_TMP/syslog"
-mkdir -p "$CONF"
 echo "auth required $MOD db=$DB debug" > "$CONF/otp"
-echo "auth required pam_deny.so" > "$CONF/other"
 
 if ! unshare -m true 2>/dev/null; then
 	ok "# SKIP no mount namespaces here (unshare -m failed)"
