@@ -49,8 +49,11 @@ LIBS_CRYPTO := -lcrypto
 LIBS_GDBM   := -lgdbm
 
 # Debian packages: to build, to test, and to run the demo.
-DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev
-DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base
+DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libbsd-dev
+DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
+              dovecot-pop3d fetchmail mpop curl openssl devscripts
+# make fuzz: clang with its libFuzzer and sanitizer runtimes.
+DEPS_FUZZ  := clang libclang-rt-14-dev
 
 LIB_SRC  := $(wildcard libotp/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
@@ -59,8 +62,10 @@ LIB      := $(B)/libotp.a
 OTPKEY_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard otpkey/*.c))
 PAM_OBJ  := $(patsubst %.c,$(B)/obj/%.o,$(wildcard pam_otp/*.c))
 PAM_MOD  := $(B)/pam_otp.so
+PROXY_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard apop-proxy/*.c))
 
-PROGS    := $(B)/otpcalc $(if $(OTPKEY_OBJ),$(B)/otpkey) $(if $(PAM_OBJ),$(PAM_MOD))
+PROGS    := $(B)/otpcalc $(if $(OTPKEY_OBJ),$(B)/otpkey) $(if $(PAM_OBJ),$(PAM_MOD)) \
+            $(if $(PROXY_OBJ),$(B)/apop-proxy)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Helper programs the script tests drive (crash writers, PAM drivers, ...).
@@ -83,10 +88,13 @@ $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/otpcalc: $(B)/obj/otpcalc/otpcalc.o $(LIB)
-	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -o $@
+	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -lbsd -o $@
 
 $(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
-	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lqrencode -o $@
+	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lbsd -o $@
+
+$(B)/apop-proxy: $(PROXY_OBJ) $(LIB)
+	$(CC) $(PIE_LDFLAGS) $^ -lssl $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
 
 $(PAM_MOD): $(PAM_OBJ) $(LIB) pam_otp/pam_otp.map
 	$(CC) -shared $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_otp/pam_otp.map \
@@ -131,14 +139,102 @@ install: all
 	install -m 644 $(PAM_MOD) $(DESTDIR)$(PAMDIR)/pam_otp.so
 	install -m 644 pam_otp/pam_otp.8 $(DESTDIR)$(MANDIR)/man8/pam_otp.8
 	install -m 644 libotp/otpkeys.5 $(DESTDIR)$(MANDIR)/man5/otpkeys.5
+	install -m 755 $(B)/apop-proxy $(DESTDIR)$(SBINDIR)/apop-proxy
+	install -m 644 apop-proxy/apop-proxy.8 $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
+	install -m 644 apop-proxy/apop-proxy.conf.5 $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/otpcalc $(DESTDIR)$(MANDIR)/man1/otpcalc.1
 	rm -f $(DESTDIR)$(SBINDIR)/otpkey $(DESTDIR)$(MANDIR)/man8/otpkey.8
 	rm -f $(DESTDIR)$(PAMDIR)/pam_otp.so $(DESTDIR)$(MANDIR)/man8/pam_otp.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/otpkeys.5
+	rm -f $(DESTDIR)$(SBINDIR)/apop-proxy $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
+
+# ---- Fuzzing (fuzz/) ------------------------------------------------------
+# Every fuzz/fuzz_NAME.c is a libFuzzer harness, built with clang into
+# build-fuzz/ against libotp compiled with the same sanitizers.  A harness
+# that needs sources beyond libotp names them in FUZZ_EXTRA_fuzz_NAME (their
+# directories are added to its include path); its
+# inputs are capped by FUZZ_MAXLEN_fuzz_NAME (default 1024); seeds live in
+# fuzz/corpus/fuzz_NAME/, a dictionary, if any, in fuzz/fuzz_NAME.dict.
+#   make fuzz        each harness for FUZZ_SECONDS (default 60)
+#   make fuzz-smoke  the saved corpus as regression inputs, then each harness
+#                    for FUZZ_SMOKE_SECONDS (default 25): what CI runs
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 60
+FUZZ_SMOKE_SECONDS ?= 25
+FB            := build-fuzz
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilibotp -Ifuzz \
+                 -DOTP_DEFAULT_DB='"/nonexistent/otpkeys.db"'
+FUZZ_NAMES    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN      := $(FUZZ_NAMES:%=$(FB)/%)
+FUZZ_LIB      := $(FB)/libotp.a
+FUZZ_LIBS     := $(LIBS_GDBM) $(LIBS_CRYPTO)
+
+FUZZ_EXTRA_fuzz_pam_options := pam_otp/options.c
+FUZZ_EXTRA_fuzz_pop3 := apop-proxy/pop3_parse.c
+FUZZ_EXTRA_fuzz_apop_config := apop-proxy/config.c
+FUZZ_MAXLEN_fuzz_challenge  := 128
+FUZZ_MAXLEN_fuzz_response   := 600
+FUZZ_MAXLEN_fuzz_record     := 300
+FUZZ_MAXLEN_fuzz_import     := 512
+FUZZ_MAXLEN_fuzz_pam_options := 512
+FUZZ_MAXLEN_fuzz_pop3 := 2048
+FUZZ_MAXLEN_fuzz_apop_config := 4096
+
+.PHONY: fuzz fuzz-deps fuzz-build fuzz-smoke
+
+$(FB)/obj/%.o: %.c libotp/otp.h libotp/internal.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRC:%.c=$(FB)/obj/%.o)
+	$(AR) rcs $@ $^
+
+define FUZZ_RULE
+$(FB)/$(1): fuzz/$(1).c fuzz/fuzz.h $(FUZZ_LIB) $(patsubst %.c,$(FB)/obj/%.o,$(FUZZ_EXTRA_$(1)))
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) $(addprefix -I,$(sort $(dir $(FUZZ_EXTRA_$(1))))) -fsanitize=fuzzer $$< \
+	  $(patsubst %.c,$(FB)/obj/%.o,$(FUZZ_EXTRA_$(1))) $(FUZZ_LIB) $(FUZZ_LIBS) -o $$@
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call FUZZ_RULE,$(f))))
+
+fuzz-deps:
+	@scripts/deps.sh $(DEPS_FUZZ)
+
+fuzz-build: $(FUZZ_BIN)
+
+# run_fuzz NAME SECONDS: new inputs go to build-fuzz/corpus/NAME, crashes to
+# build-fuzz/crash/; the committed corpus is read, never written.
+run_fuzz = mkdir -p $(FB)/corpus/$(1) $(FB)/crash && \
+	$(FB)/$(1) -max_len=$(or $(FUZZ_MAXLEN_$(1)),1024) -max_total_time=$(2) \
+	  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	  -artifact_prefix=$(FB)/crash/$(1)- \
+	  $(if $(wildcard fuzz/$(1).dict),-dict=fuzz/$(1).dict) \
+	  $(FB)/corpus/$(1) fuzz/corpus/$(1)
+
+fuzz: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; $(foreach f,$(FUZZ_NAMES),echo "== $(f): $(FUZZ_SECONDS) s"; \
+	  $(call run_fuzz,$(f),$(FUZZ_SECONDS)) > $(FB)/$(f).log 2>&1 || \
+	    { tail -n 40 $(FB)/$(f).log; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' $(FB)/$(f).log;)
+
+fuzz-smoke: fuzz-deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@set -e; $(foreach f,$(FUZZ_NAMES),echo "== $(f): corpus, then $(FUZZ_SMOKE_SECONDS) s"; \
+	  mkdir -p fuzz/corpus/$(f) $(FB)/crash; \
+	  $(FB)/$(f) -runs=0 -artifact_prefix=$(FB)/crash/$(f)- fuzz/corpus/$(f) \
+	    > $(FB)/$(f).regress.log 2>&1 || \
+	    { tail -n 30 $(FB)/$(f).regress.log; exit 1; }; \
+	  $(call run_fuzz,$(f),$(FUZZ_SMOKE_SECONDS)) > $(FB)/$(f).smoke.log 2>&1 || \
+	    { tail -n 40 $(FB)/$(f).smoke.log; exit 1; }; \
+	  grep -E '^stat::number_of_executed_units' $(FB)/$(f).smoke.log;)
+
+-include $(wildcard $(FB)/obj/*/*.d)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(OTPKEY_OBJ:.o=.d) $(PAM_OBJ:.o=.d) $(B)/obj/otpcalc/otpcalc.d
+-include $(LIB_OBJ:.o=.d) $(OTPKEY_OBJ:.o=.d) $(PAM_OBJ:.o=.d) $(PROXY_OBJ:.o=.d) $(B)/obj/otpcalc/otpcalc.d

@@ -12,6 +12,18 @@ chmod 700 "$T_TMP"
 trap 'rm -rf "$T_TMP"' EXIT
 trap 'exit 130' INT TERM
 
+# The programs under test, and the layout the PAM-driving tests share: a
+# key database and a private PAM service directory, both under T_TMP.
+MOD="$OTP_BUILD/pam_otp.so"
+OTPKEY="$OTP_BUILD/otpkey"
+OTPCALC="$OTP_BUILD/otpcalc"
+DRIVE="$OTP_BUILD/tests/tools/pamdrive"
+DB="$T_TMP/db/otpkeys.db"
+CONF="$T_TMP/pam.d"
+PASS="This is a test."
+mkdir -p "$CONF"
+echo "auth required pam_deny.so" > "$CONF/other"
+
 ok()    { T_N=$((T_N + 1)); echo "ok $T_N - $*"; }
 notok() { T_N=$((T_N + 1)); T_FAILED=$((T_FAILED + 1)); echo "not ok $T_N - $*"; }
 diag()  { printf '# %s\n' "$@"; }
