@@ -486,10 +486,22 @@ enum otp_err otp_apop_verify(const struct otp_policy *p, const char *user,
 		/* A malformed digest cannot match: counted like a wrong one. */
 		memset(want, 0, sizeof(want));
 	}
-	if (apop_decide(&c, &rec, exists))
+	if (apop_decide(&c, &rec, exists)) {
 		rc = otp_db_update(p->db, user, false, p->lock_ms, apop_cb, &c);
-	else
+	} else {
 		rc = c.err;
+		/*
+		 * A refusal that records nothing (unknown, disabled, locked, no
+		 * secret) still costs a durable update, as a counted failure
+		 * does, so that timing does not tell which users exist.
+		 */
+		if (rc == OTP_OK && !c.matched) {
+			unsigned char secret[32];
+
+			rc = otp_db_host_secret_sync(p->db, p->lock_ms, secret);
+			otp_wipe(secret, sizeof(secret));
+		}
+	}
 	if (rc == OTP_OK && !c.matched)
 		rc = OTP_ERR_BAD_OTP;
 	if (rc == OTP_ERR_NOUSER) {         /* deleted between the two looks */
