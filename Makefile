@@ -49,9 +49,10 @@ LIBS_CRYPTO := -lcrypto
 LIBS_GDBM   := -lgdbm
 
 # Debian packages: to build, to test, and to run the demo.
-DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libbsd-dev
+DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
-              dovecot-pop3d fetchmail mpop curl openssl devscripts
+              dovecot-pop3d fetchmail mpop curl openssl devscripts \
+              oathtool zbar-tools
 # make fuzz: clang with its libFuzzer and sanitizer runtimes.
 DEPS_FUZZ  := clang libclang-rt-14-dev
 
@@ -91,7 +92,7 @@ $(B)/otpcalc: $(B)/obj/otpcalc/otpcalc.o $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -lbsd -o $@
 
 $(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
-	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lbsd -o $@
+	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lbsd -lqrencode -lpng -o $@
 
 $(B)/apop-proxy: $(PROXY_OBJ) $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ -lssl $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
@@ -180,6 +181,7 @@ FUZZ_MAXLEN_fuzz_challenge  := 128
 FUZZ_MAXLEN_fuzz_response   := 600
 FUZZ_MAXLEN_fuzz_record     := 300
 FUZZ_MAXLEN_fuzz_import     := 512
+FUZZ_MAXLEN_fuzz_oath       := 2100
 FUZZ_MAXLEN_fuzz_pam_options := 512
 FUZZ_MAXLEN_fuzz_pop3 := 2048
 FUZZ_MAXLEN_fuzz_apop_config := 4096

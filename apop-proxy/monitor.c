@@ -228,7 +228,14 @@ static void do_begin(struct mon *m, const struct mon_req *q, struct mon_rep *rep
 	switch (e) {
 	case OTP_OK:
 		m->have_login = true;
-		memcpy(rep->challenge, m->L.challenge, sizeof(rep->challenge));
+		/* RFC 2289 users see the bare challenge, as clients expect; token users what to send. */
+		if (m->L.token == OTP_TOK_NONE)
+			snprintf(rep->challenge, sizeof(rep->challenge), "%s", m->L.challenge);
+		else if (m->L.challenge[0] != '\0')
+			snprintf(rep->challenge, sizeof(rep->challenge), "%s or %s code",
+			         m->L.challenge, m->L.token == OTP_TOK_HOTP ? "HOTP" : "TOTP");
+		else
+			snprintf(rep->challenge, sizeof(rep->challenge), "%s", m->L.prompt);
 		rep->status = MST_OK;
 		break;
 	case OTP_ERR_BUSY:
@@ -254,7 +261,8 @@ static void do_finish(struct mon *m, const struct mon_req *q, struct mon_rep *re
 		e = OTP_ERR_BAD_OTP;
 	switch (e) {
 	case OTP_OK:
-		success(m, rep, m->L.remaining, true);
+		/* A token or scratch code: no RFC 2289 count to report or warn about. */
+		success(m, rep, m->L.used == 0 ? m->L.remaining : UINT32_MAX, m->L.used == 0);
 		break;
 	case OTP_ERR_BAD_OTP:
 	case OTP_ERR_REINIT:

@@ -159,9 +159,9 @@ enum mon_status {
 
 struct mon_rep {
 	uint32_t status;
-	uint32_t remaining;     /* OTP logins left, on success */
+	uint32_t remaining;     /* OTP logins left, on success; UINT32_MAX: a token login */
 	uint32_t close;         /* too many failures: the session must end */
-	char challenge[OTP_CHALLENGE_BUFSZ];
+	char challenge[OTP_PROMPT_BUFSZ];    /* what the USER reply shows */
 	char master_user[OTP_USER_MAX + 1];
 	char master_pass[256];
 };

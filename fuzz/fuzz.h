@@ -2,6 +2,7 @@
 #ifndef OTP_FUZZ_H
 #define OTP_FUZZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,17 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	return s;
+}
+
+/* True when n bytes at p are all zero: what a refused parse must leave. */
+static inline bool fuzz_all_zero(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
 }
 
 /* The input as an exactly sized heap copy (malloc(0) avoided). */

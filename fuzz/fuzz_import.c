@@ -7,16 +7,6 @@
 #include "otp.h"
 #include "fuzz.h"
 
-static bool all_zero(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return false;
-	return true;
-}
-
 static bool same_key(const struct otp_record *a, const struct otp_record *b)
 {
 	return a->alg == b->alg && a->seq == b->seq && strcmp(a->seed, b->seed) == 0 &&
@@ -45,11 +35,11 @@ static bool check(enum otp_import_res res, const char *user, const struct otp_re
 		FUZZ_ASSERT(otp_record_decode(buf, len, &back) == OTP_OK && same_key(rec, &back));
 		return true;
 	case OTP_IMPORT_IGNORE:
-		FUZZ_ASSERT(why == NULL && user[0] == '\0' && all_zero(rec, sizeof(*rec)));
+		FUZZ_ASSERT(why == NULL && user[0] == '\0' && fuzz_all_zero(rec, sizeof(*rec)));
 		return false;
 	case OTP_IMPORT_BAD:
 		FUZZ_ASSERT(why != NULL && why[0] != '\0');
-		FUZZ_ASSERT(all_zero(user, OTP_USER_MAX + 1) && all_zero(rec, sizeof(*rec)));
+		FUZZ_ASSERT(fuzz_all_zero(user, OTP_USER_MAX + 1) && fuzz_all_zero(rec, sizeof(*rec)));
 		return false;
 	}
 	FUZZ_ASSERT(!"unknown result");

@@ -19,17 +19,7 @@ static bool same(const struct otp_record *a, const struct otp_record *b)
 	       a->failures == b->failures && a->created == b->created &&
 	       a->last_success == b->last_success && a->last_failure == b->last_failure &&
 	       a->locked_until == b->locked_until && a->pending_until == b->pending_until &&
-	       a->pending_id == b->pending_id;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return false;
-	return true;
+	       a->pending_id == b->pending_id && memcmp(&a->tok, &b->tok, sizeof(a->tok)) == 0;
 }
 
 static void decode_one(const unsigned char *buf, size_t len)
@@ -41,12 +31,20 @@ static void decode_one(const unsigned char *buf, size_t len)
 
 	if (rc != OTP_OK) {
 		FUZZ_ASSERT(rc == OTP_ERR_DB_CORRUPT || rc == OTP_ERR_DB_VERSION);
-		FUZZ_ASSERT(all_zero(&rec, sizeof(rec)));
+		FUZZ_ASSERT(fuzz_all_zero(&rec, sizeof(rec)));
 		goto out;
 	}
 	FUZZ_ASSERT(rec.version >= 1);
-	FUZZ_ASSERT(otp_alg_name(rec.alg) != NULL && rec.seq <= OTP_SEQ_MAX);
-	FUZZ_ASSERT(otp_seed_check(rec.seed) == OTP_OK);
+	if (rec.flags & OTP_REC_NO_KEY) {
+		/* A token only (v3): no RFC 2289 key fields at all. */
+		FUZZ_ASSERT(rec.version == 3 && rec.alg == 0 && rec.seq == 0 && rec.seed[0] == '\0');
+		FUZZ_ASSERT(rec.tok.type != OTP_TOK_NONE);
+	} else {
+		FUZZ_ASSERT(otp_alg_name(rec.alg) != NULL && rec.seq <= OTP_SEQ_MAX);
+		FUZZ_ASSERT(otp_seed_check(rec.seed) == OTP_OK);
+	}
+	FUZZ_ASSERT(rec.tok.type == OTP_TOK_NONE ? rec.version <= 2
+	                                         : rec.version == 3 && otp_token_check(&rec.tok) == OTP_OK);
 	FUZZ_ASSERT(rec.created >= 0 && rec.last_success >= 0 && rec.last_failure >= 0 &&
 	            rec.locked_until >= 0 && rec.pending_until >= 0);
 	/* What decodes re-encodes, and that decodes to the same record. */
@@ -96,6 +94,30 @@ static void encode_one(const uint8_t *p, size_t n)
 	rec.locked_until = (int64_t)take(&p, &n, 8);
 	rec.pending_until = (int64_t)take(&p, &n, 8);
 	rec.pending_id = take(&p, &n, 8);
+	/* A token, valid or not, when the next byte says so. */
+	if (take(&p, &n, 1) & 1) {
+		rec.tok.type = (enum otp_tok_type)(take(&p, &n, 1) % 4);
+		rec.tok.hmac = (enum otp_hmac)(take(&p, &n, 1) % 5);
+		rec.tok.digits = (unsigned)take(&p, &n, 1) % 10;
+		rec.tok.step = (unsigned)take(&p, &n, 1) % 70;
+		rec.tok.secret_len = (size_t)take(&p, &n, 1) % (OTP_TOK_SECRET_MAX + 2);
+		for (size_t i = 0; i < rec.tok.secret_len && i < OTP_TOK_SECRET_MAX; i++)
+			rec.tok.secret[i] = (unsigned char)take(&p, &n, 1);
+		rec.tok.counter = take(&p, &n, 8);
+		rec.tok.drift = (int)(int8_t)take(&p, &n, 1);
+		rec.tok.nscratch = (unsigned)take(&p, &n, 1) % (OTP_SCRATCH_MAX + 2);
+		for (unsigned i = 0; i < OTP_SCRATCH_MAX; i++)
+			rec.tok.scratch[i] = i < rec.tok.nscratch ? (uint32_t)take(&p, &n, 4) : 0;
+		if (rec.tok.type == OTP_TOK_NONE)   /* no token: the other fields are not stored */
+			memset(&rec.tok, 0, sizeof(rec.tok));
+	}
+	if (rec.flags & OTP_REC_NO_KEY) {
+		/* Encode ignores the key fields of a token-only record; decode gives zeros. */
+		rec.alg = 0;
+		rec.seq = 0;
+		memset(rec.seed, 0, sizeof(rec.seed));
+		memset(&rec.last, 0, sizeof(rec.last));
+	}
 
 	rc = otp_record_encode(&rec, buf, sizeof(buf), &len);
 	if (rc != OTP_OK)

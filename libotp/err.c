@@ -42,6 +42,10 @@ static const char *const messages[OTP_ERR__COUNT] = {
 	[OTP_ERR_REINIT]        = "one-time password accepted but re-initialisation refused",
 	[OTP_ERR_STALE]         = "challenge withdrawn before the response arrived",
 	[OTP_ERR_NO_APOP]       = "no APOP secret for this user",
+	[OTP_ERR_BASE32]        = "malformed base32 secret",
+	[OTP_ERR_TOKEN]         = "bad HOTP/TOTP token parameters",
+	[OTP_ERR_NO_TOKEN]      = "no HOTP/TOTP token for this user",
+	[OTP_ERR_NO_KEY]        = "no RFC 2289 key for this user (token only)",
 };
 
 const char *otp_strerror(enum otp_err e)

@@ -2,24 +2,9 @@
 #include <string.h>
 
 #include "otp.h"
+#include "internal.h"
 
 #define MAX_FIELDS 8
-
-struct field {
-	const char *p;
-	size_t len;
-};
-
-/* Blanks within a line: the newline has already been taken off. */
-static int is_blank(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
 
 static int is_alpha(int c)
 {
@@ -28,23 +13,22 @@ static int is_alpha(int c)
 
 static int is_hex(int c)
 {
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return otp_hexval(c) >= 0;
 }
 
-/* Splits line at blanks into at most max fields; returns how many (max+1 if more). */
-static size_t split(const char *line, size_t len, struct field *f, size_t max)
+size_t otp_fields_split(const char *line, size_t len, struct otp_field *f, size_t max)
 {
 	size_t i = 0, n = 0;
 
 	while (i < len) {
-		while (i < len && is_blank((unsigned char)line[i]))
+		while (i < len && otp_isblank_line((unsigned char)line[i]))
 			i++;
 		if (i == len)
 			break;
 		if (n == max)
 			return max + 1;
 		f[n].p = line + i;
-		while (i < len && !is_blank((unsigned char)line[i]))
+		while (i < len && !otp_isblank_line((unsigned char)line[i]))
 			i++;
 		f[n].len = (size_t)(line + i - f[n].p);
 		n++;
@@ -52,12 +36,12 @@ static size_t split(const char *line, size_t len, struct field *f, size_t max)
 	return n;
 }
 
-static bool field_is(const struct field *f, const char *s)
+bool otp_field_is(const struct otp_field *f, const char *s)
 {
 	return f->len == strlen(s) && memcmp(f->p, s, f->len) == 0;
 }
 
-static const char *parse_user(const struct field *f, char user[OTP_USER_MAX + 1])
+static const char *parse_user(const struct otp_field *f, char user[OTP_USER_MAX + 1])
 {
 	if (f->len > OTP_USER_MAX)
 		return "bad user name";
@@ -66,13 +50,13 @@ static const char *parse_user(const struct field *f, char user[OTP_USER_MAX + 1]
 	return otp_user_check(user) == OTP_OK ? NULL : "bad user name";
 }
 
-static const char *parse_alg(const struct field *f, struct otp_record *rec)
+static const char *parse_alg(const struct otp_field *f, struct otp_record *rec)
 {
-	if (field_is(f, "md4"))
+	if (otp_field_is(f, "md4"))
 		rec->alg = OTP_ALG_MD4;
-	else if (field_is(f, "md5"))
+	else if (otp_field_is(f, "md5"))
 		rec->alg = OTP_ALG_MD5;
-	else if (field_is(f, "sha1"))
+	else if (otp_field_is(f, "sha1"))
 		rec->alg = OTP_ALG_SHA1;
 	else
 		return "unsupported hash algorithm";
@@ -80,14 +64,14 @@ static const char *parse_alg(const struct field *f, struct otp_record *rec)
 }
 
 /* 1..4 decimal digits, zero-padded or not ("0499"), 1..OTP_SEQ_MAX. */
-static const char *parse_seq(const struct field *f, struct otp_record *rec)
+static const char *parse_seq(const struct otp_field *f, struct otp_record *rec)
 {
 	unsigned v = 0;
 
 	if (f->len == 0 || f->len > 4)
 		return "bad sequence number";
 	for (size_t i = 0; i < f->len; i++) {
-		if (!is_digit((unsigned char)f->p[i]))
+		if (!otp_isdigit((unsigned char)f->p[i]))
 			return "bad sequence number";
 		v = v * 10 + (unsigned)(f->p[i] - '0');
 	}
@@ -97,7 +81,7 @@ static const char *parse_seq(const struct field *f, struct otp_record *rec)
 	return NULL;
 }
 
-static const char *parse_seed(const struct field *f, struct otp_record *rec)
+static const char *parse_seed(const struct otp_field *f, struct otp_record *rec)
 {
 	if (f->len > OTP_SEED_MAX)
 		return "bad seed";
@@ -112,7 +96,7 @@ static const char *parse_seed(const struct field *f, struct otp_record *rec)
 }
 
 /* Exactly 16 hex digits, as OPIE and S/Key write them. */
-static const char *parse_key(const struct field *f, struct otp_record *rec)
+static const char *parse_key(const struct otp_field *f, struct otp_record *rec)
 {
 	char hex[2 * OTP_KEY_LEN + 1];
 	size_t stars = 0;
@@ -144,7 +128,7 @@ static bool has_nul(const char *s, size_t len)
 static bool is_empty_or_comment(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (!is_blank((unsigned char)s[i]))
+		if (!otp_isblank_line((unsigned char)s[i]))
 			return s[i] == '#';
 	return true;
 }
@@ -169,7 +153,7 @@ enum otp_import_res otp_import_opie_line(const char *line, size_t len,
                                          char user[OTP_USER_MAX + 1],
                                          struct otp_record *rec, const char **why)
 {
-	struct field f[MAX_FIELDS];
+	struct otp_field f[MAX_FIELDS];
 	size_t n;
 	const char *e;
 
@@ -178,7 +162,7 @@ enum otp_import_res otp_import_opie_line(const char *line, size_t len,
 		return bad(user, rec, why, "NUL byte in line");
 	if (is_empty_or_comment(line, len))
 		return OTP_IMPORT_IGNORE;
-	n = split(line, len, f, MAX_FIELDS);
+	n = otp_fields_split(line, len, f, MAX_FIELDS);
 	if (n < 4)
 		return bad(user, rec, why, "too few fields");
 	rec->alg = OTP_ALG_MD5;
@@ -192,7 +176,7 @@ enum otp_import_res otp_import_skeykeys_line(const char *line, size_t len,
                                              char user[OTP_USER_MAX + 1],
                                              struct otp_record *rec, const char **why)
 {
-	struct field f[MAX_FIELDS];
+	struct otp_field f[MAX_FIELDS];
 	size_t n, i = 1;
 	const char *e;
 
@@ -201,7 +185,7 @@ enum otp_import_res otp_import_skeykeys_line(const char *line, size_t len,
 		return bad(user, rec, why, "NUL byte in line");
 	if (is_empty_or_comment(line, len))
 		return OTP_IMPORT_IGNORE;
-	n = split(line, len, f, MAX_FIELDS);
+	n = otp_fields_split(line, len, f, MAX_FIELDS);
 	if (n < 4)
 		return bad(user, rec, why, "too few fields");
 	/* The original format had no algorithm: it was md4. */
@@ -224,7 +208,7 @@ enum otp_import_res otp_import_skey_file(const char *name, const char *text, siz
                                          struct otp_record *rec, unsigned *lineno,
                                          const char **why)
 {
-	struct field f[2];
+	struct otp_field f[2];
 	const char *p = text, *end = text + len, *e = NULL;
 	unsigned ln = 0;
 
@@ -237,7 +221,7 @@ enum otp_import_res otp_import_skey_file(const char *name, const char *text, siz
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t l = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-		size_t n = split(p, l, f, 1);
+		size_t n = otp_fields_split(p, l, f, 1);
 
 		*lineno = ++ln;
 		p += l + (nl != NULL);

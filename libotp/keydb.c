@@ -53,7 +53,28 @@
 #define REC2_TOKEN_LEN     80
 #define REC2_OFF_RESERVED  240  /* 8 bytes, zero */
 #define REC2_OFF_CHECK     248  /* first 8 bytes of SHA-256 over bytes 0..247 */
-#define REC_FLAGS_KNOWN    OTP_REC_DISABLED
+#define REC_FLAGS_V2       OTP_REC_DISABLED
+/*
+ * Record v3 (OTP_REC_V3_SIZE bytes): v2's bytes 0..159, then a token
+ * area that replaces v2's (which v2 keeps all zero), reserved bytes and
+ * the check.  Flag OTP_REC_NO_KEY (v3 only) says there is no RFC 2289
+ * key: its fields (alg, seq, seed, last) are then all zero.
+ */
+#define REC_V3             3
+#define REC3_OFF_TYPE      160  /* u8: 1 HOTP, 2 TOTP */
+#define REC3_OFF_HMAC      161  /* u8: 1 SHA1, 2 SHA256, 3 SHA512 */
+#define REC3_OFF_DIGITS    162  /* u8: 6..8 */
+#define REC3_OFF_STEP      163  /* u8: TOTP 30 or 60; HOTP 0 */
+#define REC3_OFF_SECLEN    164  /* u8: 10..64 */
+#define REC3_OFF_DRIFT     165  /* i8: TOTP drift of the last accepted step */
+#define REC3_OFF_NSCRATCH  166  /* u8: 0..10 scratch slots */
+#define REC3_OFF_RES1      167  /* u8, zero */
+#define REC3_OFF_COUNTER   168  /* u64: HOTP next counter / TOTP last accepted step */
+#define REC3_OFF_SECRET    176  /* 64 bytes, zero padded */
+#define REC3_OFF_SCRATCH   240  /* 10 x u32, unused slots zero */
+#define REC3_OFF_RESERVED  280  /* 96 bytes, zero */
+#define REC3_OFF_CHECK     376  /* first 8 bytes of SHA-256 over bytes 0..375 */
+#define REC_FLAGS_KNOWN    (OTP_REC_DISABLED | OTP_REC_NO_KEY)
 
 /* Journal entry: magic, u16 op, u16 key length, u32 value length, key, value, check. */
 #define JNL_MAGIC          "OTPJRNL1"
@@ -186,32 +207,85 @@ static bool apop_secret_ok(const char *s, size_t n)
 	return true;
 }
 
+/* Encodes t into the v3 token area at r (zeroed by the caller). */
+static enum otp_err token_encode(const struct otp_token *t, unsigned char *r)
+{
+	enum otp_err rc;
+
+	if ((rc = otp_token_check(t)) != OTP_OK)
+		return rc;
+	r[REC3_OFF_TYPE] = (unsigned char)t->type;
+	r[REC3_OFF_HMAC] = (unsigned char)t->hmac;
+	r[REC3_OFF_DIGITS] = (unsigned char)t->digits;
+	r[REC3_OFF_STEP] = (unsigned char)t->step;
+	r[REC3_OFF_SECLEN] = (unsigned char)t->secret_len;
+	r[REC3_OFF_DRIFT] = (unsigned char)(int8_t)t->drift;
+	r[REC3_OFF_NSCRATCH] = (unsigned char)t->nscratch;
+	put_u64(r + REC3_OFF_COUNTER, t->counter);
+	memcpy(r + REC3_OFF_SECRET, t->secret, t->secret_len);
+	for (unsigned i = 0; i < t->nscratch; i++)
+		put_u32(r + REC3_OFF_SCRATCH + 4 * i, t->scratch[i]);
+	return OTP_OK;
+}
+
+/* Decodes the v3 token area at r into *t; false when it is not well formed. */
+static bool token_decode(const unsigned char *r, struct otp_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = (enum otp_tok_type)r[REC3_OFF_TYPE];
+	t->hmac = (enum otp_hmac)r[REC3_OFF_HMAC];
+	t->digits = r[REC3_OFF_DIGITS];
+	t->step = r[REC3_OFF_STEP];
+	t->secret_len = r[REC3_OFF_SECLEN];
+	t->drift = (int8_t)r[REC3_OFF_DRIFT];
+	t->nscratch = r[REC3_OFF_NSCRATCH];
+	t->counter = get_u64(r + REC3_OFF_COUNTER);
+	if (r[REC3_OFF_RES1] != 0 || otp_token_check(t) != OTP_OK ||
+	    !all_zero(r + REC3_OFF_SECRET + t->secret_len, OTP_TOK_SECRET_MAX - t->secret_len) ||
+	    !all_zero(r + REC3_OFF_SCRATCH + 4 * t->nscratch, 4 * (OTP_SCRATCH_MAX - t->nscratch)))
+		return false;
+	memcpy(t->secret, r + REC3_OFF_SECRET, t->secret_len);
+	for (unsigned i = 0; i < t->nscratch; i++)
+		t->scratch[i] = get_u32(r + REC3_OFF_SCRATCH + 4 * i);
+	return otp_token_check(t) == OTP_OK;
+}
+
 /*
- * Encodes rec as format v2 (the only one written) into buf (at least
- * OTP_REC_V2_SIZE bytes); the seed is stored lower-cased.  Sets *len.
- * Returns OTP_ERR_ALG, _SEQ, _SEED_*, _INVALID (unknown flags, negative
- * times, a malformed APOP secret) or _BUFFER without writing a partial
- * record.  The caller owns and must wipe buf.
+ * Encodes rec into buf (at least the size of the version written): as
+ * format v2 when it has no token, else as v3 (the oldest format that holds
+ * it, so that older programs keep reading records without tokens); the
+ * seed is stored lower-cased.  Sets *len.  Returns OTP_ERR_ALG, _SEQ,
+ * _SEED_*, _TOKEN, _INVALID (unknown flags, negative times, a malformed
+ * APOP secret, OTP_REC_NO_KEY without a token) or _BUFFER without writing
+ * a partial record.  The caller owns and must wipe buf.
  */
 enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
                                size_t *len)
 {
-	unsigned char r[OTP_REC_V2_SIZE];
-	size_t seedlen, apoplen;
+	unsigned char r[OTP_REC_MAX_SIZE];
+	size_t seedlen, apoplen, want;
+	bool has_tok, nokey;
 	enum otp_err rc;
 
 	if (rec == NULL || buf == NULL || len == NULL)
 		return OTP_ERR_INVALID;
-	if (size < OTP_REC_V2_SIZE)
+	has_tok = rec->tok.type != OTP_TOK_NONE;
+	nokey = (rec->flags & OTP_REC_NO_KEY) != 0;
+	want = has_tok ? OTP_REC_V3_SIZE : OTP_REC_V2_SIZE;
+	if (size < want)
 		return OTP_ERR_BUFFER;
-	if (!alg_known(rec->alg))
-		return OTP_ERR_ALG;
-	if (rec->seq > OTP_SEQ_MAX)
-		return OTP_ERR_SEQ;
-	if (memchr(rec->seed, '\0', sizeof(rec->seed)) == NULL)
-		return OTP_ERR_SEED_LEN;
-	if ((rc = otp_seed_check(rec->seed)) != OTP_OK)
-		return rc;
+	if (nokey && !has_tok)
+		return OTP_ERR_INVALID;
+	if (!nokey) {
+		if (!alg_known(rec->alg))
+			return OTP_ERR_ALG;
+		if (rec->seq > OTP_SEQ_MAX)
+			return OTP_ERR_SEQ;
+		if (memchr(rec->seed, '\0', sizeof(rec->seed)) == NULL)
+			return OTP_ERR_SEED_LEN;
+		if ((rc = otp_seed_check(rec->seed)) != OTP_OK)
+			return rc;
+	}
 	if ((rec->flags & ~REC_FLAGS_KNOWN) != 0 || rec->created < 0 || rec->last_success < 0 ||
 	    rec->last_failure < 0 || rec->locked_until < 0 || rec->pending_until < 0)
 		return OTP_ERR_INVALID;
@@ -222,15 +296,17 @@ enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf,
 
 	memset(r, 0, sizeof(r));
 	memcpy(r, REC_MAGIC, REC_MAGIC_LEN);
-	put_u16(r + REC_OFF_VERSION, REC_V2);
-	r[REC_OFF_ALG] = (unsigned char)rec->alg;
-	seedlen = strlen(rec->seed);
-	r[REC_OFF_SEEDLEN] = (unsigned char)seedlen;
+	put_u16(r + REC_OFF_VERSION, has_tok ? REC_V3 : REC_V2);
 	put_u32(r + REC_OFF_FLAGS, rec->flags);
-	put_u32(r + REC_OFF_SEQ, rec->seq);
-	for (size_t i = 0; i < seedlen; i++)
-		r[REC_OFF_SEED + i] = (unsigned char)otp_tolower((unsigned char)rec->seed[i]);
-	memcpy(r + REC_OFF_LAST, rec->last.b, OTP_KEY_LEN);
+	if (!nokey) {
+		r[REC_OFF_ALG] = (unsigned char)rec->alg;
+		seedlen = strlen(rec->seed);
+		r[REC_OFF_SEEDLEN] = (unsigned char)seedlen;
+		put_u32(r + REC_OFF_SEQ, rec->seq);
+		for (size_t i = 0; i < seedlen; i++)
+			r[REC_OFF_SEED + i] = (unsigned char)otp_tolower((unsigned char)rec->seed[i]);
+		memcpy(r + REC_OFF_LAST, rec->last.b, OTP_KEY_LEN);
+	}
 	put_u32(r + REC_OFF_FAILURES, rec->failures);
 	put_u64(r + REC_OFF_CREATED, (uint64_t)rec->created);
 	put_u64(r + REC_OFF_LAST_OK, (uint64_t)rec->last_success);
@@ -240,9 +316,15 @@ enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf,
 	put_u64(r + REC_OFF_PENDING_ID, rec->pending_id);
 	r[REC2_OFF_APOP_LEN] = (unsigned char)apoplen;
 	memcpy(r + REC2_OFF_APOP, rec->apop_secret, apoplen);
-	if ((rc = check_sum(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK)) == OTP_OK) {
-		memcpy(buf, r, sizeof(r));
-		*len = sizeof(r);
+	if (has_tok) {
+		if ((rc = token_encode(&rec->tok, r)) == OTP_OK)
+			rc = check_sum(r, REC3_OFF_CHECK, r + REC3_OFF_CHECK);
+	} else {
+		rc = check_sum(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK);
+	}
+	if (rc == OTP_OK) {
+		memcpy(buf, r, want);
+		*len = want;
 	}
 	otp_wipe(r, sizeof(r));
 	return rc;
@@ -255,17 +337,19 @@ static bool time_ok(const unsigned char *p)
 
 /*
  * Decodes len bytes of hostile input into *rec: a v1 record
- * (OTP_REC_V1_SIZE bytes) or a v2 one (OTP_REC_V2_SIZE).
- * OTP_ERR_DB_VERSION for a record of another format version,
- * OTP_ERR_DB_CORRUPT for anything else that is not well formed; *rec is
- * zeroed on failure and must be wiped by the caller on success (it may
- * hold an APOP secret).
+ * (OTP_REC_V1_SIZE bytes), a v2 one (OTP_REC_V2_SIZE) or a v3 one
+ * (OTP_REC_V3_SIZE).  OTP_ERR_DB_VERSION for a record of another format
+ * version, OTP_ERR_DB_CORRUPT for anything else that is not well formed;
+ * *rec is zeroed on failure and must be wiped by the caller on success (it
+ * may hold an APOP secret and a token secret).
  */
 enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec)
 {
 	const unsigned char *r = buf;
 	size_t seedlen, apoplen = 0;
 	unsigned version;
+	uint32_t flags;
+	bool nokey = false;
 	enum otp_err rc = OTP_ERR_DB_CORRUPT;
 
 	if (rec == NULL)
@@ -274,47 +358,67 @@ enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_
 	if (buf == NULL || len < REC_OFF_VERSION + 2 || memcmp(r, REC_MAGIC, REC_MAGIC_LEN) != 0)
 		goto out;
 	version = get_u16(r + REC_OFF_VERSION);
-	if (version != REC_V1 && version != REC_V2) {
+	if (version != REC_V1 && version != REC_V2 && version != REC_V3) {
 		rc = OTP_ERR_DB_VERSION;
 		goto out;
 	}
+	/* Only looked at once the length below is known to be right. */
+	flags = len >= REC_OFF_FLAGS + 4 ? get_u32(r + REC_OFF_FLAGS) : 0;
 	if (version == REC_V1) {
 		if (len != OTP_REC_V1_SIZE || !check_ok(r, REC_OFF_CHECK, r + REC_OFF_CHECK) ||
-		    !all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED))
+		    !all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED) ||
+		    (flags & ~REC_FLAGS_V2) != 0)
 			goto out;
 	} else {
-		if (len != OTP_REC_V2_SIZE || !check_ok(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK))
-			goto out;
+		if (version == REC_V2) {
+			if (len != OTP_REC_V2_SIZE || !check_ok(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK) ||
+			    (flags & ~REC_FLAGS_V2) != 0 ||
+			    !all_zero(r + REC2_OFF_TOKEN, REC2_TOKEN_LEN) ||
+			    !all_zero(r + REC2_OFF_RESERVED, REC2_OFF_CHECK - REC2_OFF_RESERVED))
+				goto out;
+		} else {
+			if (len != OTP_REC_V3_SIZE || !check_ok(r, REC3_OFF_CHECK, r + REC3_OFF_CHECK) ||
+			    (flags & ~REC_FLAGS_KNOWN) != 0 ||
+			    !all_zero(r + REC3_OFF_RESERVED, REC3_OFF_CHECK - REC3_OFF_RESERVED) ||
+			    !token_decode(r, &rec->tok))
+				goto out;
+			nokey = (flags & OTP_REC_NO_KEY) != 0;
+		}
 		apoplen = r[REC2_OFF_APOP_LEN];
 		if (apoplen > OTP_APOP_SECRET_MAX ||
 		    (apoplen > 0 && !apop_secret_ok((const char *)r + REC2_OFF_APOP, apoplen)) ||
-		    !all_zero(r + REC2_OFF_APOP + apoplen, OTP_APOP_SECRET_MAX - apoplen) ||
-		    !all_zero(r + REC2_OFF_TOKEN, REC2_TOKEN_LEN) ||
-		    !all_zero(r + REC2_OFF_RESERVED, REC2_OFF_CHECK - REC2_OFF_RESERVED))
+		    !all_zero(r + REC2_OFF_APOP + apoplen, OTP_APOP_SECRET_MAX - apoplen))
 			goto out;
 	}
 	seedlen = r[REC_OFF_SEEDLEN];
-	if (!alg_known((enum otp_alg)r[REC_OFF_ALG]) ||
-	    (get_u32(r + REC_OFF_FLAGS) & ~REC_FLAGS_KNOWN) != 0 ||
-	    get_u32(r + REC_OFF_SEQ) > OTP_SEQ_MAX ||
-	    seedlen < OTP_SEED_MIN || seedlen > OTP_SEED_MAX ||
-	    !all_zero(r + REC_OFF_SEED + seedlen, OTP_SEED_MAX - seedlen) ||
-	    get_u32(r + REC_OFF_RESERVED0) != 0)
+	if (get_u32(r + REC_OFF_RESERVED0) != 0)
 		goto out;
+	if (nokey) {
+		/* No RFC 2289 key: its fields are all zero. */
+		if (r[REC_OFF_ALG] != 0 || seedlen != 0 || get_u32(r + REC_OFF_SEQ) != 0 ||
+		    !all_zero(r + REC_OFF_SEED, OTP_SEED_MAX) || !all_zero(r + REC_OFF_LAST, OTP_KEY_LEN))
+			goto out;
+	} else {
+		if (!alg_known((enum otp_alg)r[REC_OFF_ALG]) ||
+		    get_u32(r + REC_OFF_SEQ) > OTP_SEQ_MAX ||
+		    seedlen < OTP_SEED_MIN || seedlen > OTP_SEED_MAX ||
+		    !all_zero(r + REC_OFF_SEED + seedlen, OTP_SEED_MAX - seedlen))
+			goto out;
+		memcpy(rec->seed, r + REC_OFF_SEED, seedlen);
+		rec->seed[seedlen] = '\0';
+		/* strlen must be seedlen too: no NUL inside, and lower case only. */
+		if (strlen(rec->seed) != seedlen || otp_seed_check(rec->seed) != OTP_OK)
+			goto out;
+		for (size_t i = 0; i < seedlen; i++)
+			if (rec->seed[i] != otp_tolower((unsigned char)rec->seed[i]))
+				goto out;
+	}
 	for (int off = REC_OFF_CREATED; off <= REC_OFF_PENDING; off += 8)
 		if (!time_ok(r + off))
 			goto out;
-	memcpy(rec->seed, r + REC_OFF_SEED, seedlen);
-	rec->seed[seedlen] = '\0';
-	/* strlen must be seedlen too: no NUL inside, and lower case only. */
-	if (strlen(rec->seed) != seedlen || otp_seed_check(rec->seed) != OTP_OK)
-		goto out;
-	for (size_t i = 0; i < seedlen; i++)
-		if (rec->seed[i] != otp_tolower((unsigned char)rec->seed[i]))
-			goto out;
 
 	rec->version = version;
-	rec->flags = get_u32(r + REC_OFF_FLAGS);
+	rec->flags = flags;
 	rec->alg = (enum otp_alg)r[REC_OFF_ALG];
 	rec->seq = get_u32(r + REC_OFF_SEQ);
 	memcpy(rec->last.b, r + REC_OFF_LAST, OTP_KEY_LEN);
@@ -908,7 +1012,7 @@ static enum otp_err reopen_for_repair(struct db *db, const char *path, unsigned 
 static enum otp_err read_record(struct db *db, const char *user, struct otp_record *rec,
                                 bool *exists)
 {
-	unsigned char buf[OTP_REC_V2_SIZE + 1];
+	unsigned char buf[OTP_REC_MAX_SIZE + 1];
 	size_t len = 0;
 	enum otp_err rc;
 
@@ -938,7 +1042,7 @@ enum otp_err otp_db_update(const char *path, const char *user, bool create,
 {
 	struct db db;
 	struct otp_record rec;
-	unsigned char buf[OTP_REC_V2_SIZE];
+	unsigned char buf[OTP_REC_MAX_SIZE];
 	size_t len = 0;
 	bool exists = false;
 	enum otp_db_action act;
@@ -1026,7 +1130,7 @@ static enum otp_err walk(struct db *db, otp_db_each_fn fn, void *arg, unsigned *
                          enum otp_err *bad)
 {
 	struct otp_record rec;
-	unsigned char buf[OTP_REC_V2_SIZE + 1];
+	unsigned char buf[OTP_REC_MAX_SIZE + 1];
 	char user[OTP_USER_MAX + 1];
 	datum key, next;
 	size_t len;

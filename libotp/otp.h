@@ -64,6 +64,10 @@ enum otp_err {
 	OTP_ERR_REINIT,         /* OTP accepted and consumed, re-initialisation refused */
 	OTP_ERR_STALE,          /* the challenge was withdrawn before the response came */
 	OTP_ERR_NO_APOP,        /* the user has no APOP secret */
+	OTP_ERR_BASE32,         /* malformed base32 (RFC 4648 s6) */
+	OTP_ERR_TOKEN,          /* bad HOTP/TOTP parameters */
+	OTP_ERR_NO_TOKEN,       /* the user has no HOTP/TOTP token */
+	OTP_ERR_NO_KEY,         /* the user has no RFC 2289 key (token only) */
 	OTP_ERR__COUNT
 };
 
@@ -223,8 +227,97 @@ enum otp_err otp_response_format_init(enum otp_resp_type type, const otp_key *cu
 #define OTP_USER_MAX        64   /* our cap; Linux's own is 32 (useradd) */
 #define OTP_DB_LOCK_MS      5000 /* default wait for the database lock */
 #define OTP_REC_DISABLED    0x1u /* flags: refused until "otpkey enable" */
+#define OTP_REC_NO_KEY      0x2u /* flags: no RFC 2289 key, a token only (record v3) */
 #define OTP_APOP_SECRET_MIN 10   /* our floor, as for pass phrases (RFC 2289 s6) */
 #define OTP_APOP_SECRET_MAX 63   /* what record v2 holds (otpkeys(5)) */
+
+/* ---- HOTP (RFC 4226) and TOTP (RFC 6238) tokens (oath.c) -------------- */
+
+enum otp_tok_type { OTP_TOK_NONE = 0, OTP_TOK_HOTP = 1, OTP_TOK_TOTP = 2 };
+enum otp_hmac { OTP_HMAC_SHA1 = 1, OTP_HMAC_SHA256 = 2, OTP_HMAC_SHA512 = 3 };
+
+#define OTP_TOK_DIGITS_MIN   6    /* RFC 4226 s5.3: at least 6 digits */
+#define OTP_TOK_DIGITS_MAX   8    /* RFC 4226 App. E.1 / RFC 6238 App. A: up to 8 */
+#define OTP_TOK_SECRET_MIN   10   /* 80 bits: google-authenticator's 16 base32 letters */
+#define OTP_TOK_SECRET_MAX   64   /* RFC 6238 App. B: 64 bytes for HMAC-SHA512 */
+#define OTP_TOK_SECRET_DEF   20   /* RFC 4226 s4 R6: 160 bits recommended */
+#define OTP_TOK_STEP_DEF     30   /* RFC 6238 s5.2: 30 s recommended */
+#define OTP_SCRATCH_MAX      10   /* emergency codes a record holds */
+#define OTP_SCRATCH_DEF      5
+#define OTP_SCRATCH_DIGITS   8
+#define OTP_SCRATCH_USED     0xffffffffu   /* a consumed slot */
+#define OTP_TOTP_WINDOW_MAX  10   /* steps either side; RFC 6238 s5.2 says at most one */
+#define OTP_HOTP_WINDOW_MAX  100  /* RFC 4226 s7.4 look-ahead parameter s */
+#define OTP_BASE32_MAX       ((OTP_TOK_SECRET_MAX * 8 + 4) / 5)   /* 103 letters */
+#define OTP_URI_MAX          1024
+
+struct otp_token {
+	enum otp_tok_type type;
+	enum otp_hmac hmac;
+	unsigned digits;                /* 6..8 */
+	unsigned step;                  /* TOTP: 30 or 60 seconds; HOTP: 0 */
+	size_t secret_len;              /* 10..64 bytes when type != NONE */
+	unsigned char secret[OTP_TOK_SECRET_MAX];
+	/*
+	 * HOTP: the next counter value a code may have.  TOTP: the last time
+	 * step accepted (0: none).  A code for a smaller value is a replay.
+	 */
+	uint64_t counter;
+	int drift;                      /* TOTP: step of the last accepted code minus the clock's */
+	unsigned nscratch;              /* slots used in scratch[] */
+	uint32_t scratch[OTP_SCRATCH_MAX];   /* 8-digit codes, OTP_SCRATCH_USED once consumed */
+};
+
+/* "SHA1", "SHA256", "SHA512" (the otpauth spelling), or NULL. */
+const char *otp_hmac_name(enum otp_hmac h);
+
+/* Parses "sha1", "SHA256", ... (any case) into *h. */
+enum otp_err otp_hmac_parse(const char *name, enum otp_hmac *h);
+
+/* Checks type, hmac, digits (6..8), step (30/60 for TOTP, 0 for HOTP), secret length, scratch. */
+enum otp_err otp_token_check(const struct otp_token *t);
+
+/*
+ * RFC 4226 HOTP value for counter, as digits decimal digits plus NUL in
+ * code (at least OTP_TOK_DIGITS_MAX + 1 bytes).  The caller wipes code.
+ */
+enum otp_err otp_hotp(enum otp_hmac h, const unsigned char *secret, size_t len,
+                      uint64_t counter, unsigned digits, char *code);
+
+/* RFC 6238 time step of Unix time t (>= 0) for step seconds: floor(t / step). */
+uint64_t otp_totp_step(int64_t t, unsigned step);
+
+/*
+ * RFC 4648 base32: encode len bytes (upper case, no padding) into out of
+ * size bytes; decode s (either case; '=' padding only as a whole, correct
+ * tail; unused trailing bits must be zero) into at most size bytes.
+ */
+enum otp_err otp_base32_encode(const unsigned char *in, size_t len, char *out, size_t size);
+enum otp_err otp_base32_decode(const char *s, unsigned char *out, size_t size, size_t *len);
+
+/*
+ * The otpauth:// URI for t (Google's Key Uri Format): label
+ * "host:user" percent-encoded, secret, issuer, algorithm, digits, and
+ * period (TOTP) or counter (HOTP).  Returns OTP_ERR_BUFFER if it does not
+ * fit; the caller wipes out (it holds the secret).
+ */
+enum otp_err otp_uri_format(const struct otp_token *t, const char *issuer, const char *host,
+                            const char *user, char *out, size_t size);
+
+/*
+ * Checks code (digits only, any length) against t's codes around the
+ * clock (TOTP: steps now-window..now+window; HOTP: counters
+ * counter..counter+window-1), never one at or below the replay mark, and
+ * against the unused scratch codes.  On a match advances t (HOTP counter,
+ * TOTP last step and drift) or consumes the scratch code and sets *which
+ * to 1 (token) or 2 (scratch); else *which = 0.  The same work whatever
+ * the outcome; comparisons in constant time.
+ */
+enum otp_err otp_token_verify(struct otp_token *t, const char *code, int64_t now,
+                              unsigned window, int *which);
+
+/* A fresh CSPRNG scratch code (10000000..99999999). */
+enum otp_err otp_scratch_random(uint32_t *code);
 
 struct otp_record {
 	unsigned version;               /* format version it was read as */
@@ -241,6 +334,7 @@ struct otp_record {
 	int64_t pending_until;          /* outstanding challenge (RFC 2289 s9) expires */
 	uint64_t pending_id;            /* random id of the login holding it */
 	char apop_secret[OTP_APOP_SECRET_MAX + 1]; /* RFC 1939 s7 shared secret; "" = none */
+	struct otp_token tok;           /* HOTP/TOTP token (v3); type OTP_TOK_NONE = none */
 };
 
 /* What an update callback asks to happen to the record. */
@@ -300,7 +394,9 @@ enum otp_err otp_db_host_secret_sync(const char *path, unsigned lock_ms, unsigne
 
 /* Record (de)serialisation, exposed for otpkeys(5) tests and the fuzzers. */
 #define OTP_REC_V1_SIZE 128
-#define OTP_REC_V2_SIZE 256     /* the size written; both sizes are read */
+#define OTP_REC_V2_SIZE 256     /* written for records without a token */
+#define OTP_REC_V3_SIZE 384     /* written for records with a token; all three are read */
+#define OTP_REC_MAX_SIZE OTP_REC_V3_SIZE
 enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
                                size_t *len);
 enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec);
@@ -352,6 +448,38 @@ enum otp_import_res otp_import_skey_file(const char *name, const char *text, siz
                                          struct otp_record *rec, unsigned *lineno,
                                          const char **why);
 
+/* ---- google-authenticator and pam_oath files (oath_import.c) -----------
+ *
+ * Pure parsers of hostile text, as above.  On OTP_IMPORT_OK *tok holds
+ * the token (and user, for pam_oath); on OTP_IMPORT_BAD *why is a static
+ * one-line reason and everything is wiped.  The caller must wipe *tok.
+ */
+
+#define OTP_GA_FILE_MAX 2048   /* ~/.google_authenticator: a secret, options, scratch codes */
+
+/*
+ * The whole of a ~/.google_authenticator file (len bytes): a base32
+ * secret line, option lines starting with '"' (TOTP_AUTH, HOTP_COUNTER N,
+ * STEP_SIZE 30|60, and RATE_LIMIT, WINDOW_SIZE, DISALLOW_REUSE which are
+ * ours to decide and ignored), then up to OTP_SCRATCH_MAX 8-digit
+ * scratch codes.  Always SHA1, 6 digits.  *lineno is the line at fault.
+ */
+enum otp_import_res otp_import_ga_file(const char *text, size_t len, struct otp_token *tok,
+                                       unsigned *lineno, const char **why);
+
+/*
+ * One line of pam_oath's users file (len bytes, no newline): "TYPE USER
+ * PIN HEXSECRET [COUNTER [LASTOTP [TIME]]]", any blanks between fields,
+ * '#' comments.  TYPE is HOTP, HOTP/E[/D] (counter based) or HOTP/Tn[/D]
+ * (time based, n 30 or 60), D the digits (6..8, default 6).  PIN must be
+ * "-" (we keep no static passwords).  HOTP: the next counter is COUNTER,
+ * or COUNTER + 1 once LASTOTP shows a code was used; TOTP: TIME
+ * ("YYYY-MM-DDTHH:MM:SSL", local time) marks its step as used.
+ */
+enum otp_import_res otp_import_oath_line(const char *line, size_t len,
+                                         char user[OTP_USER_MAX + 1],
+                                         struct otp_token *tok, const char **why);
+
 /* ---- Login verification (verify.c) -----------------------------------
  *
  * The one login state machine, shared by pam_otp and apop-proxy:
@@ -370,6 +498,8 @@ struct otp_policy {
 	unsigned max_failures;      /* consecutive failures before a lockout; 0: never */
 	unsigned lockout;           /* seconds a lockout lasts */
 	unsigned window;            /* also accept the next window-1 responses; >= 1 */
+	unsigned totp_window;       /* TOTP: accept steps this far either side of now */
+	unsigned hotp_window;       /* HOTP: look-ahead, counters counter..counter+n-1; >= 1 */
 	bool ext;                   /* offer and accept RFC 2243 extended responses */
 	bool fake_unknown;          /* unknown users get a fake challenge, not OTP_ERR_NOUSER */
 };
@@ -383,15 +513,26 @@ struct otp_policy {
 /* Fills p with the defaults (those of pam_otp(8)). */
 void otp_policy_init(struct otp_policy *p);
 
+#define OTP_PROMPT_BUFSZ (OTP_CHALLENGE_BUFSZ + 32)
+
 struct otp_login {
 	char user[OTP_USER_MAX + 1];
 	struct otp_challenge chal;
-	char challenge[OTP_CHALLENGE_BUFSZ];    /* "otp-md5 498 ab1234 ext" */
+	char challenge[OTP_CHALLENGE_BUFSZ];    /* "otp-md5 498 ab1234 ext"; "" for a token only */
+	/*
+	 * What to ask, without the final ": ": "otp-md5 498 ab1234 ext,
+	 * Response" (RFC 2289 key only), "TOTP code" or "HOTP code" (token
+	 * only), "otp-md5 498 ab1234 ext, Response or TOTP code" (both).
+	 */
+	char prompt[OTP_PROMPT_BUFSZ];
+	enum otp_tok_type token;    /* the user's token type, or OTP_TOK_NONE */
 	bool fake;                  /* unknown user: the challenge is made up */
 	uint64_t pending_id;
 	/* Set by otp_login_finish on success: */
 	unsigned remaining;         /* logins left before a re-key is needed */
 	bool rekeyed;               /* an init-hex/init-word response re-keyed the user */
+	int used;                   /* 0 an RFC 2289 response, 1 a token code, 2 a scratch code */
+	unsigned scratch_left;      /* after a scratch code: the unused ones left */
 };
 
 /*

@@ -1,4 +1,5 @@
 /* verify.c - the one login state machine shared by pam_otp and apop-proxy. */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -7,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "otp.h"
+#include "internal.h"
 
 #define FAKE_LABEL "pam_otp fake challenge v1"
 
@@ -22,6 +24,7 @@ struct finish_ctx {
 	struct otp_login *L;
 	const struct otp_response *r;
 	bool parsed;
+	const char *code;       /* the response as a token code (6..8 digits), or NULL */
 	int64_t now;
 	enum otp_err verdict;   /* stored along with the record, unlike *err */
 };
@@ -57,6 +60,8 @@ void otp_policy_init(struct otp_policy *p)
 	p->max_failures = 5;
 	p->lockout = 600;
 	p->window = 1;
+	p->totp_window = 1;
+	p->hotp_window = 10;
 	p->ext = true;
 	p->fake_unknown = true;
 }
@@ -73,6 +78,34 @@ static void set_challenge(struct otp_login *L, enum otp_alg alg, unsigned seq,
 		L->challenge[0] = '\0';
 }
 
+static const char *token_name(enum otp_tok_type t)
+{
+	return t == OTP_TOK_HOTP ? "HOTP" : "TOTP";
+}
+
+/* The prompt text for what the user holds (otp.h, struct otp_login). */
+static void set_prompt(struct otp_login *L, bool key, enum otp_tok_type tok)
+{
+	int n;
+
+	L->token = tok;
+	if (key && tok != OTP_TOK_NONE)
+		n = snprintf(L->prompt, sizeof(L->prompt), "%s, Response or %s code",
+		             L->challenge, token_name(tok));
+	else if (key)
+		n = snprintf(L->prompt, sizeof(L->prompt), "%s, Response", L->challenge);
+	else
+		n = snprintf(L->prompt, sizeof(L->prompt), "%s code", token_name(tok));
+	if (n < 0 || (size_t)n >= sizeof(L->prompt))
+		L->prompt[0] = '\0';
+}
+
+/* The user has an RFC 2289 key that can still issue a challenge (RFC 2243 s4.3: not below 1). */
+static bool key_usable(const struct otp_record *rec)
+{
+	return !(rec->flags & OTP_REC_NO_KEY) && rec->seq >= 2;
+}
+
 static enum otp_db_action begin_cb(const char *user, struct otp_record *rec, bool exists,
                                    void *arg, enum otp_err *err)
 {
@@ -85,14 +118,16 @@ static enum otp_db_action begin_cb(const char *user, struct otp_record *rec, boo
 		*err = OTP_ERR_DISABLED;
 	else if (rec->locked_until > c->now)
 		*err = OTP_ERR_LOCKED;
-	else if (rec->seq < 2)
+	else if (!key_usable(rec) && rec->tok.type == OTP_TOK_NONE)
 		*err = OTP_ERR_EXHAUSTED;   /* RFC 2243 s4.3: no challenge below 1 */
 	else if (rec->pending_id != 0 && rec->pending_until > c->now)
 		c->busy = true;
 	else {
 		rec->pending_id = c->L->pending_id;
 		rec->pending_until = c->now + c->p->challenge_ttl;
-		set_challenge(c->L, rec->alg, rec->seq - 1, rec->seed, c->p->ext);
+		if (key_usable(rec))
+			set_challenge(c->L, rec->alg, rec->seq - 1, rec->seed, c->p->ext);
+		set_prompt(c->L, key_usable(rec), rec->tok.type);
 		return OTP_DB_STORE;
 	}
 	return OTP_DB_KEEP;
@@ -134,6 +169,7 @@ enum otp_err otp_login_begin_fake(const struct otp_policy *p, const char *user,
 	otp_seed_from_bytes(mac, seed);
 	/* Sequences as enrolled ones show them: counting down from 499. */
 	set_challenge(L, OTP_ALG_MD5, 10 + ((unsigned)mac[8] << 8 | mac[9]) % 489, seed, p->ext);
+	set_prompt(L, true, OTP_TOK_NONE);
 	L->fake = true;
 	rc = OTP_OK;
 out:
@@ -244,7 +280,31 @@ static enum otp_db_action finish_cb(const char *user, struct otp_record *rec, bo
 		c->verdict = OTP_ERR_DISABLED;
 		return OTP_DB_STORE;
 	}
-	if (!c->parsed) {
+	if (c->code != NULL && rec->tok.type != OTP_TOK_NONE) {
+		int which = 0;
+
+		rc = otp_token_verify(&rec->tok, c->code, c->now, rec->tok.type == OTP_TOK_TOTP ?
+		                      c->p->totp_window : c->p->hotp_window, &which);
+		if (rc != OTP_OK) {
+			*err = rc;
+			return OTP_DB_KEEP;
+		}
+		if (which == 0) {
+			count_failure(c->p, rec, c->now);
+			c->verdict = OTP_ERR_BAD_OTP;
+			return OTP_DB_STORE;
+		}
+		c->L->used = which;
+		for (unsigned i = 0; i < rec->tok.nscratch; i++)
+			if (rec->tok.scratch[i] != OTP_SCRATCH_USED)
+				c->L->scratch_left++;
+		rec->failures = 0;
+		rec->locked_until = 0;
+		rec->last_success = c->now;
+		c->L->remaining = key_usable(rec) ? rec->seq - 1 : 0;
+		return OTP_DB_STORE;
+	}
+	if (!c->parsed || (rec->flags & OTP_REC_NO_KEY)) {
 		count_failure(c->p, rec, c->now);
 		c->verdict = OTP_ERR_BAD_OTP;
 		return OTP_DB_STORE;
@@ -290,8 +350,29 @@ enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, c
 {
 	struct otp_response r;
 	struct finish_ctx c = { .p = p, .L = L, .r = &r, .now = now_s() };
+	char code[OTP_TOK_DIGITS_MAX + 1];
 	enum otp_err rc;
 
+	/* 6 to 8 digits, blanks around them ignored: a token or scratch code. */
+	if (response != NULL) {
+		const char *s = response, *e;
+
+		while (otp_isspace((unsigned char)*s))
+			s++;
+		for (e = s; *e >= '0' && *e <= '9' && e - s <= OTP_TOK_DIGITS_MAX; e++)
+			;
+		if (e - s >= OTP_TOK_DIGITS_MIN && e - s <= OTP_TOK_DIGITS_MAX) {
+			const char *t = e;
+
+			while (otp_isspace((unsigned char)*t))
+				t++;
+			if (*t == '\0') {
+				memcpy(code, s, (size_t)(e - s));
+				code[e - s] = '\0';
+				c.code = code;
+			}
+		}
+	}
 	c.parsed = otp_response_parse(response, &r) == OTP_OK;
 	/* RFC 2243 s2.2 (4): refuse extended types we did not offer. */
 	if (c.parsed && !p->ext && r.type != OTP_RESP_STANDARD)
@@ -317,6 +398,7 @@ enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, c
 		rc = c.verdict;
 out:
 	otp_wipe(&r, sizeof(r));
+	otp_wipe(code, sizeof(code));
 	return rc;
 }
 
@@ -352,17 +434,6 @@ struct apop_ctx {
 	enum otp_err why;               /* the real reason, for the log */
 	enum otp_err err;               /* a crypto failure */
 };
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* MD5(stamp || secret) == want, in constant time; the same work for secret "". */
 static enum otp_err apop_match(const char *stamp, const char *secret,
@@ -464,8 +535,8 @@ enum otp_err otp_apop_verify(const struct otp_policy *p, const char *user,
 	if (strlen(digest_hex) != OTP_APOP_DIGEST_LEN)
 		bad_input = true;
 	for (size_t i = 0; !bad_input && i < 16; i++) {
-		int hi = hexval((unsigned char)digest_hex[2 * i]);
-		int lo = hexval((unsigned char)digest_hex[2 * i + 1]);
+		int hi = otp_hexval((unsigned char)digest_hex[2 * i]);
+		int lo = otp_hexval((unsigned char)digest_hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			bad_input = true;

@@ -415,13 +415,7 @@ enum otp_err otp_key_from_hex(const char *s, otp_key *out)
 
 		if (otp_isspace(c))
 			continue;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
+		if ((d = otp_hexval(c)) < 0)
 			goto bad;
 		if (n == 2 * OTP_KEY_LEN)
 			goto bad;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "otp.h"
@@ -45,6 +46,8 @@ struct opts {
 	const char *new_seed;
 	const char *new_seq;
 	const char *new_alg;
+	enum otp_tok_type token;        /* --totp / --hotp */
+	const char *counter, *hmac, *digits, *step, *time;
 };
 
 static void usage(FILE *f)
@@ -52,7 +55,10 @@ static void usage(FILE *f)
 	fputs("usage: otpcalc [-x] [-a md4|md5|sha1] [-n COUNT] [--passphrase-file FILE] SEQ SEED\n"
 	      "       otpcalc [options] 'otp-ALG SEQ SEED [ext]'\n"
 	      "       otpcalc -t init-hex|init-word [--new-seed SEED] [--new-seq N]\n"
-	      "               [--new-alg ALG] [options] SEQ SEED | CHALLENGE\n", f);
+	      "               [--new-alg ALG] [options] SEQ SEED | CHALLENGE\n"
+	      "       otpcalc --totp [--hmac ALG] [--digits N] [--step S] [--time T]\n"
+	      "               [--passphrase-file FILE]\n"
+	      "       otpcalc --hotp --counter N [--hmac ALG] [--digits N] [--passphrase-file FILE]\n", f);
 }
 
 static void help(void)
@@ -71,6 +77,13 @@ static void help(void)
 	      "  --new-seed SEED        -t: new seed (default: the current one, its number + 1)\n"
 	      "  --new-seq N            -t: new sequence number, 2 to 9999 (default 499)\n"
 	      "  --new-alg ALG          -t: new algorithm (default: the current one)\n"
+	      "  --totp                 RFC 6238 TOTP code from a base32 secret (read like a\n"
+	      "                         pass phrase; blanks in it are ignored)\n"
+	      "  --hotp                 RFC 4226 HOTP code; needs --counter N\n"
+	      "  --hmac ALG             sha1 (default), sha256 or sha512\n"
+	      "  --digits N             6 (default), 7 or 8\n"
+	      "  --step S               TOTP time step, 30 (default) or 60 seconds\n"
+	      "  --time T               TOTP: Unix time T instead of now\n"
 	      "  --passphrase-file FILE read the pass phrase from FILE's first line\n"
 	      "                         (-t: the new one from its second line)\n"
 	      "  -h, --help             print this help and exit\n"
@@ -285,6 +298,107 @@ out:
 	return ret;
 }
 
+/* --totp / --hotp: one code from a base32 secret.  Returns the exit status. */
+static int run_token(const struct opts *o, int argc, struct secrets *s)
+{
+	struct otp_token t;
+	unsigned long n;
+	char code[OTP_TOK_DIGITS_MAX + 1];
+	size_t j = 0;
+	int64_t now;
+	enum otp_err e;
+	int ret = 1;
+
+	memset(&t, 0, sizeof(t));
+	(void)mlock(&t, sizeof(t));
+	t.type = o->token;
+	t.hmac = OTP_HMAC_SHA1;
+	t.digits = 6;
+	t.step = o->token == OTP_TOK_TOTP ? OTP_TOK_STEP_DEF : 0;
+	now = (int64_t)time(NULL);
+	if (argc != 0) {
+		warnx("--totp and --hotp take no SEQ, SEED or challenge");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if ((o->token == OTP_TOK_HOTP) != (o->counter != NULL) ||
+	    (o->token == OTP_TOK_HOTP && (o->step != NULL || o->time != NULL))) {
+		warnx("--counter goes with --hotp (and is needed there); --step and --time with --totp");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (o->hmac != NULL && otp_hmac_parse(o->hmac, &t.hmac) != OTP_OK) {
+		warnx("HMAC algorithm \"%s\": want sha1, sha256 or sha512", o->hmac);
+		goto out;
+	}
+	if (o->digits != NULL) {
+		if (otp_parse_uint(o->digits, OTP_TOK_DIGITS_MIN, OTP_TOK_DIGITS_MAX, &n) != OTP_OK) {
+			warnx("digits \"%s\": want %d to %d", o->digits, OTP_TOK_DIGITS_MIN,
+			      OTP_TOK_DIGITS_MAX);
+			goto out;
+		}
+		t.digits = (unsigned)n;
+	}
+	if (o->step != NULL) {
+		if (otp_parse_uint(o->step, 30, 60, &n) != OTP_OK || (n != 30 && n != 60)) {
+			warnx("step \"%s\": want 30 or 60 seconds", o->step);
+			goto out;
+		}
+		t.step = (unsigned)n;
+	}
+	if (o->time != NULL) {
+		if (otp_parse_uint(o->time, 0, (unsigned long)INT64_MAX, &n) != OTP_OK) {
+			warnx("time \"%s\": want seconds since 1970", o->time);
+			goto out;
+		}
+		now = (int64_t)n;
+	}
+	if (o->counter != NULL) {
+		unsigned long long c;
+		char *end;
+
+		errno = 0;
+		c = strtoull(o->counter, &end, 10);
+		if (o->counter[0] < '0' || o->counter[0] > '9' || *end != '\0' || errno != 0) {
+			warnx("counter \"%s\": want a number from 0 to %llu", o->counter,
+			      (unsigned long long)UINT64_MAX);
+			goto out;
+		}
+		t.counter = c;
+	}
+	if (read_passphrases(o, false, s) != 0)
+		goto out;
+	/* Authenticator apps show secrets in groups: blanks and hyphens do not count. */
+	for (size_t i = 0; i < s->pass_len; i++)
+		if (s->pass[i] != ' ' && s->pass[i] != '\t' && s->pass[i] != '-')
+			s->line[j++] = s->pass[i];
+	s->line[j] = '\0';
+	e = otp_base32_decode(s->line, t.secret, sizeof(t.secret), &t.secret_len);
+	if (e == OTP_OK && t.secret_len == 0)
+		e = OTP_ERR_BASE32;
+	if (e != OTP_OK) {
+		warnx("secret: %s", otp_strerror(e));
+		goto out;
+	}
+	e = otp_hotp(t.hmac, t.secret, t.secret_len,
+	             o->token == OTP_TOK_TOTP ? otp_totp_step(now, t.step) : t.counter,
+	             t.digits, code);
+	if (e != OTP_OK) {
+		warnx("%s", otp_strerror(e));
+		goto out;
+	}
+	if (t.secret_len < OTP_TOK_SECRET_MIN)
+		warnx("warning: a secret of %zu bytes is short (RFC 4226 s4 R6: at least 16)",
+		      t.secret_len);
+	printf("%s\n", code);
+	ret = 0;
+out:
+	otp_wipe(code, sizeof(code));
+	otp_wipe(&t, sizeof(t));
+	(void)munlock(&t, sizeof(t));
+	return ret;
+}
+
 /*
  * The whole program but the final flush.  Returns the exit status; every
  * pass phrase and key it read or made is wiped before it returns.
@@ -296,6 +410,13 @@ static int run(int argc, char **argv)
 		{ "new-seed",        required_argument, NULL, 'S' },
 		{ "new-seq",         required_argument, NULL, 'N' },
 		{ "new-alg",         required_argument, NULL, 'A' },
+		{ "totp",            no_argument,       NULL, 'T' },
+		{ "hotp",            no_argument,       NULL, 'H' },
+		{ "counter",         required_argument, NULL, 'C' },
+		{ "hmac",            required_argument, NULL, 'M' },
+		{ "digits",          required_argument, NULL, 'D' },
+		{ "step",            required_argument, NULL, 'P' },
+		{ "time",            required_argument, NULL, 'I' },
 		{ "help",            no_argument,       NULL, 'h' },
 		{ "version",         no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -306,7 +427,7 @@ static int run(int argc, char **argv)
 	enum otp_resp_type init = OTP_RESP_STANDARD;
 	enum otp_err e;
 	unsigned long n, count = 1;
-	bool warn_long = false, warn_newlong = false;
+	bool warn_long = false, warn_newlong = false, totp_given = false, hotp_given = false;
 	int ch, ret = 1;
 
 	memset(&s, 0, sizeof(s));
@@ -325,6 +446,13 @@ static int run(int argc, char **argv)
 		case 'S': o.new_seed = optarg; break;
 		case 'N': o.new_seq = optarg; break;
 		case 'A': o.new_alg = optarg; break;
+		case 'T': o.token = OTP_TOK_TOTP; totp_given = true; break;
+		case 'H': o.token = OTP_TOK_HOTP; hotp_given = true; break;
+		case 'C': o.counter = optarg; break;
+		case 'M': o.hmac = optarg; break;
+		case 'D': o.digits = optarg; break;
+		case 'P': o.step = optarg; break;
+		case 'I': o.time = optarg; break;
 		case 'h':
 			help();
 			ret = 0;
@@ -346,6 +474,26 @@ static int run(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (totp_given && hotp_given) {
+		warnx("--totp and --hotp exclude each other");
+		goto usage;
+	}
+	if (o.token != OTP_TOK_NONE) {
+		if (o.init != NULL || o.count != NULL || o.hex || o.new_seed != NULL ||
+		    o.new_seq != NULL || o.new_alg != NULL) {
+			warnx("--totp and --hotp cannot be combined with RFC 2289 options");
+			goto usage;
+		}
+		ret = run_token(&o, argc, &s);
+		if (ret == EXIT_USAGE)
+			goto usage;
+		goto out;
+	}
+	if (o.counter != NULL || o.hmac != NULL || o.digits != NULL || o.step != NULL ||
+	    o.time != NULL) {
+		warnx("--counter, --hmac, --digits, --step and --time need --totp or --hotp");
+		goto usage;
+	}
 	if (argc < 1 || argc > 2) {
 		warnx("expected SEQ SEED or one quoted challenge");
 		goto usage;

@@ -108,16 +108,21 @@ static enum otp_db_action store_cb(const char *user, struct otp_record *rec, boo
 	uint32_t flags = exists ? rec->flags & OTP_REC_DISABLED : 0;
 	unsigned version = rec->version;
 	char apop[sizeof(rec->apop_secret)];
+	struct otp_token tok = rec->tok;
 
 	(void)user;
-	if (exists && !a->force) {
+	/* A token-only user has no RFC 2289 key to replace. */
+	if (exists && !a->force && !(rec->flags & OTP_REC_NO_KEY)) {
 		*err = OTP_ERR_EXISTS;
+		otp_wipe(&tok, sizeof(tok));
 		return OTP_DB_KEEP;
 	}
 	memcpy(apop, rec->apop_secret, sizeof(apop));   /* the APOP secret is not imported */
 	otp_wipe(rec, sizeof(*rec));
 	memcpy(rec->apop_secret, apop, sizeof(apop));
 	otp_wipe(apop, sizeof(apop));
+	rec->tok = tok;                                 /* nor is a token */
+	otp_wipe(&tok, sizeof(tok));
 	rec->version = version;
 	rec->flags = flags;
 	rec->alg = a->r->alg;

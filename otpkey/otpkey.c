@@ -42,8 +42,15 @@ static const char usage_text[] =
 "  audit [-l LIMIT]\n"
 "                  users with fewer than LIMIT responses left (default 10);\n"
 "                  exit status 1 if there are any\n"
+"  init --totp|--hotp [-f] [--hmac ALG] [--digits N] [--step S] [--issuer NAME]\n"
+"       [--scratch N] [--png FILE] [--svg FILE] USER\n"
+"                  new RFC 6238 TOTP or RFC 4226 HOTP token for an authenticator\n"
+"                  app: prints the otpauth:// URI and a QR code, asks for one\n"
+"                  current code, then prints the emergency scratch codes\n"
 "  import [-f] --opie FILE | --skey PATH\n"
 "                  import OPIE's opiekeys, S/Key's skey directory or skeykeys\n"
+"  import [-f] --google-authenticator FILE USER | --pam-oath FILE\n"
+"                  import a ~/.google_authenticator file or pam_oath's users file\n"
 "\n"
 "Options:\n"
 "  -a, --alg ALG       md4, md5 or sha1 (default md5)\n"
@@ -186,6 +193,20 @@ static unsigned remaining(const struct otp_record *rec)
 	return rec->seq > 0 ? rec->seq - 1 : 0;
 }
 
+static const char *token_name(enum otp_tok_type t)
+{
+	return t == OTP_TOK_HOTP ? "HOTP" : "TOTP";
+}
+
+static unsigned scratch_left(const struct otp_token *t)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < t->nscratch; i++)
+		n += t->scratch[i] != OTP_SCRATCH_USED;
+	return n;
+}
+
 /* Reads a line of input for what, reporting every failure. */
 static bool read_input(const char *prompt, const char *what, bool secret, char *buf,
                        size_t size, size_t *len)
@@ -265,22 +286,30 @@ static enum otp_db_action init_cb(const char *user, struct otp_record *rec, bool
 	uint32_t flags = 0;
 	unsigned version = rec->version;
 	char apop[sizeof(rec->apop_secret)];
+	struct otp_token tok = rec->tok;
 	enum chain chain;
 
 	(void)user;
-	if (exists) {
+	if (exists && (rec->flags & OTP_REC_NO_KEY)) {
+		/* A token only: the new key goes beside it, no -f needed. */
+		flags = rec->flags & OTP_REC_DISABLED;
+	} else if (exists) {
 		if (!a->force) {
 			*err = OTP_ERR_EXISTS;
+			otp_wipe(&tok, sizeof(tok));
 			return OTP_DB_KEEP;
 		}
-		if ((*err = same_chain(a, rec, &chain)) != OTP_OK)
+		if ((*err = same_chain(a, rec, &chain)) != OTP_OK) {
+			otp_wipe(&tok, sizeof(tok));
 			return OTP_DB_KEEP;
+		}
 		if (chain != CHAIN_NEW) {
 			a->why = chain == CHAIN_SAME
 			         ? "the new key repeats the old pass phrase and seed: change one"
 			         : "re-keying with the same seed needs a new pass phrase, which "
 			           "cannot be checked here: choose a new seed";
 			*err = OTP_ERR_INVALID;
+			otp_wipe(&tok, sizeof(tok));
 			return OTP_DB_KEEP;
 		}
 		flags = rec->flags & OTP_REC_DISABLED;  /* disabling outlives a re-key */
@@ -289,6 +318,8 @@ static enum otp_db_action init_cb(const char *user, struct otp_record *rec, bool
 	otp_wipe(rec, sizeof(*rec));
 	memcpy(rec->apop_secret, apop, sizeof(apop));
 	otp_wipe(apop, sizeof(apop));
+	rec->tok = tok;                                 /* and a token */
+	otp_wipe(&tok, sizeof(tok));
 	rec->version = version;
 	rec->flags = flags;
 	rec->alg = a->alg;
@@ -397,6 +428,9 @@ static int cmd_init(struct ctx *c, int argc, char **argv)
 	int o, ret = EX_FAIL;
 	enum otp_err rc;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--totp") == 0 || strcmp(argv[i], "--hotp") == 0)
+			return cmd_init_token(c->db, argc, argv);
 	memset(&resp, 0, sizeof(resp));
 	memset(&old, 0, sizeof(old));
 	memset(keys, 0, sizeof(keys));
@@ -451,7 +485,7 @@ static int cmd_init(struct ctx *c, int argc, char **argv)
 
 	/* Refuse early, before anyone types a secret; init_cb checks again under the lock. */
 	rc = otp_db_get(c->db, user, OTP_DB_LOCK_MS, &old);
-	if (rc == OTP_OK && !a.force) {
+	if (rc == OTP_OK && !a.force && !(old.flags & OTP_REC_NO_KEY)) {
 		ret = db_error(c->db, user, OTP_ERR_EXISTS);
 		goto out;
 	}
@@ -567,6 +601,10 @@ static int cmd_sheet(struct ctx *c, int argc, char **argv)
 		ret = db_error(c->db, user, rc);
 		goto out;
 	}
+	if (rec.flags & OTP_REC_NO_KEY) {
+		errmsg("%s: %s", user, otp_strerror(OTP_ERR_NO_KEY));
+		goto out;
+	}
 	if (remaining(&rec) == 0) {
 		errmsg("%s: no responses left: give a new key (otpkey init -f)", user);
 		goto out;
@@ -630,11 +668,16 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 		otp_wipe(&rec, sizeof(rec));
 		return db_error(c->db, user, rc);
 	}
-	if (next_challenge(&rec, chal, sizeof(chal)))
+	if (rec.flags & OTP_REC_NO_KEY)
+		printf("%s code\n", token_name(rec.tok.type));
+	else if (next_challenge(&rec, chal, sizeof(chal)))
 		printf("%s\n", chal);
 	else
 		printf("none: no responses left, give a new key (otpkey init -f %s)\n", user);
-	printf("remaining: %u\n", remaining(&rec));
+	if (rec.flags & OTP_REC_NO_KEY)
+		printf("remaining: no RFC 2289 key\n");
+	else
+		printf("remaining: %u\n", remaining(&rec));
 	printf("created: %s\n", fmt_time(rec.created, t, sizeof(t)));
 	printf("last success: %s\n", fmt_time(rec.last_success, t, sizeof(t)));
 	printf("last failure: %s\n", fmt_time(rec.last_failure, t, sizeof(t)));
@@ -650,6 +693,23 @@ static int cmd_info(struct ctx *c, int argc, char **argv)
 		       fmt_time(rec.pending_until, t, sizeof(t)));
 	else
 		printf("pending challenge: no\n");
+	if (rec.tok.type != OTP_TOK_NONE) {
+		const struct otp_token *k = &rec.tok;
+
+		if (k->type == OTP_TOK_TOTP)
+			printf("token: TOTP %s, %u digits, %u s steps\n", otp_hmac_name(k->hmac),
+			       k->digits, k->step);
+		else
+			printf("token: HOTP %s, %u digits\n", otp_hmac_name(k->hmac), k->digits);
+		if (k->type == OTP_TOK_HOTP)
+			printf("token next counter: %llu\n", (unsigned long long)k->counter);
+		else if (k->counter == 0)
+			printf("token last step: none\n");
+		else
+			printf("token last step: %llu (drift %+d)\n", (unsigned long long)k->counter,
+			       k->drift);
+		printf("scratch codes left: %u\n", scratch_left(k));
+	}
 	otp_wipe(&rec, sizeof(rec));
 	return EX_OK;
 }
@@ -799,6 +859,7 @@ struct entry {
 	char seed[OTP_SEED_MAX + 1];
 	uint32_t flags;
 	bool locked, pending;
+	enum otp_tok_type token;
 };
 
 struct collect {
@@ -834,6 +895,7 @@ static bool collect_cb(const char *user, const struct otp_record *rec, void *arg
 	e->flags = rec->flags;
 	e->locked = rec->locked_until > (int64_t)cl->now;
 	e->pending = rec->pending_until > (int64_t)cl->now;
+	e->token = rec->tok.type;
 	return true;
 }
 
@@ -876,7 +938,7 @@ static int cmd_list(struct ctx *c, int argc, char **argv)
 			width = (int)strlen(cl.v[i].user);
 	for (size_t i = 0; i < cl.n; i++) {
 		const struct entry *e = &cl.v[i];
-		char flags[40] = "";
+		char flags[48] = "";
 
 		if (e->flags & OTP_REC_DISABLED)
 			strcat(flags, ",disabled");
@@ -884,10 +946,18 @@ static int cmd_list(struct ctx *c, int argc, char **argv)
 			strcat(flags, ",locked");
 		if (e->pending)
 			strcat(flags, ",pending");
-		if (e->seq == 0)
+		if (e->seq == 0 && !(e->flags & OTP_REC_NO_KEY))
 			strcat(flags, ",used-up");
-		printf("%-*s %-4s %4u %-16s %s\n", width, e->user, otp_alg_name(e->alg) ?
-		       otp_alg_name(e->alg) : "?", e->seq, e->seed, flags[0] ? flags + 1 : "-");
+		if (e->token == OTP_TOK_TOTP)
+			strcat(flags, ",totp");
+		else if (e->token == OTP_TOK_HOTP)
+			strcat(flags, ",hotp");
+		if (e->flags & OTP_REC_NO_KEY)
+			printf("%-*s %-4s %4s %-16s %s\n", width, e->user, "-", "-", "-",
+			       flags[0] ? flags + 1 : "-");
+		else
+			printf("%-*s %-4s %4u %-16s %s\n", width, e->user, otp_alg_name(e->alg) ?
+			       otp_alg_name(e->alg) : "?", e->seq, e->seed, flags[0] ? flags + 1 : "-");
 	}
 	free(cl.v);
 	return EX_OK;
@@ -916,7 +986,8 @@ static int cmd_audit(struct ctx *c, int argc, char **argv)
 	if ((ret = collect_all(c, &cl)) != EX_OK)
 		return ret;
 	for (size_t i = 0; i < cl.n; i++) {
-		if (cl.v[i].seq >= limit)
+		/* A token never runs out; a token-only user has no responses to count. */
+		if (cl.v[i].seq >= limit || (cl.v[i].flags & OTP_REC_NO_KEY))
 			continue;
 		printf("%s: %u responses left%s\n", cl.v[i].user, cl.v[i].seq,
 		       cl.v[i].flags & OTP_REC_DISABLED ? " (disabled)" : "");
@@ -928,6 +999,10 @@ static int cmd_audit(struct ctx *c, int argc, char **argv)
 
 static int cmd_import_wrap(struct ctx *c, int argc, char **argv)
 {
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], "--google-authenticator", 22) == 0 ||
+		    strncmp(argv[i], "--pam-oath", 10) == 0)
+			return cmd_import_token(c->db, argc, argv);
 	return cmd_import(c->db, argc, argv);
 }
 

@@ -56,6 +56,18 @@ bool input_is_tty(void);
 bool sheet_print(FILE *out, const char *user, enum otp_alg alg, const char *seed,
                  unsigned first, unsigned count, const otp_key *keys);
 
+/*
+ * Prints the emergency scratch codes of a token (n of them, used slots
+ * skipped) in the paper sheet's layout.  Returns false on a formatting
+ * failure; buffers holding codes are wiped.
+ */
+bool scratch_sheet_print(FILE *out, const char *user, const uint32_t *codes, unsigned n);
+
+/* ---- token.c ---- */
+
+int cmd_init_token(const char *db, int argc, char **argv);
+int cmd_import_token(const char *db, int argc, char **argv);
+
 /* ---- migrate.c ---- */
 
 int cmd_import(const char *db, int argc, char **argv);

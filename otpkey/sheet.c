@@ -77,3 +77,31 @@ out:
 	otp_wipe(line, sizeof(line));
 	return ok;
 }
+
+bool scratch_sheet_print(FILE *out, const char *user, const uint32_t *codes, unsigned n)
+{
+	char host[HOST_MAX + 1], date[32], cell8[16];
+	struct tm tm;
+	time_t now = time(NULL);
+	unsigned shown = 0;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "(unknown)");
+	host[HOST_MAX] = '\0';
+	if (localtime_r(&now, &tm) == NULL || strftime(date, sizeof(date), "%Y-%m-%d", &tm) == 0)
+		strcpy(date, "(unknown)");
+	fprintf(out, "Emergency scratch codes (RFC 4226/6238 token)\nUser: %s\nHost: %s\n", user, host);
+	fprintf(out, "Printed: %s\n\n", date);
+	for (unsigned i = 0; i < n; i++) {
+		if (codes[i] == OTP_SCRATCH_USED)
+			continue;
+		if (snprintf(cell8, sizeof(cell8), "%08u", (unsigned)codes[i]) != OTP_SCRATCH_DIGITS)
+			return false;
+		fprintf(out, "    %s\n", cell8);
+		shown++;
+	}
+	otp_wipe(cell8, sizeof(cell8));
+	fprintf(out, "\nEach code logs in once, in place of the app's code, when the phone\n"
+	        "is lost.  Strike out each code once used.  Keep this sheet safe.\n");
+	return shown > 0;
+}

@@ -16,6 +16,8 @@ struct num_opt {
 static const struct num_opt num_opts[] = {
 	NUM("warn", 0, OTP_SEQ_MAX, warn),
 	NUM("window", 1, OTP_WINDOW_MAX, policy.window),
+	NUM("totp_window", 0, OTP_TOTP_WINDOW_MAX, policy.totp_window),
+	NUM("hotp_window", 1, OTP_HOTP_WINDOW_MAX, policy.hotp_window),
 	NUM("lock_timeout", 1, OTP_CHALLENGE_TTL_MAX, policy.challenge_ttl),
 	NUM("max_failures", 0, OTP_MAX_FAILURES_MAX, policy.max_failures),
 	NUM("lockout", 1, OTP_LOCKOUT_MAX, policy.lockout),

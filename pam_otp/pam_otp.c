@@ -104,12 +104,12 @@ static int ask(pam_handle_t *pamh, const struct options *o, const struct otp_log
 
 	*resp = NULL;
 	rc = pam_prompt(pamh, o->echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, resp,
-	                "%s, Response: ", L->challenge);
+	                "%s: ", L->prompt);
 	if (rc == PAM_SUCCESS && *resp != NULL && (*resp)[0] == '\0' && !o->echo) {
 		free(*resp);
 		*resp = NULL;
 		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, resp,
-		                "%s, Response (echo on): ", L->challenge);
+		                "%s (echo on): ", L->prompt);
 	}
 	if (rc == PAM_SUCCESS && *resp == NULL)
 		rc = PAM_CONV_ERR;
@@ -125,8 +125,27 @@ static void free_resp(char **resp)
 	}
 }
 
-/* The first password from an earlier module, if it reads as an OTP response. */
-static const char *first_pass(pam_handle_t *pamh)
+/* True when s is 6 to 8 digits with optional blanks around: a token or scratch code. */
+static bool looks_like_code(const char *s)
+{
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	if (n < OTP_TOK_DIGITS_MIN || n > OTP_TOK_DIGITS_MAX)
+		return false;
+	for (s += n; *s == ' ' || *s == '\t'; s++)
+		;
+	return *s == '\0';
+}
+
+/*
+ * The first password from an earlier module, if it reads as an OTP
+ * response, or as a code when the user holds a token.
+ */
+static const char *first_pass(pam_handle_t *pamh, const struct otp_login *L)
 {
 	const void *tok = NULL;
 	struct otp_response r;
@@ -134,7 +153,8 @@ static const char *first_pass(pam_handle_t *pamh)
 
 	if (pam_get_item(pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || tok == NULL)
 		return NULL;
-	usable = otp_response_parse(tok, &r) == OTP_OK;
+	usable = otp_response_parse(tok, &r) == OTP_OK ||
+	         (L->token != OTP_TOK_NONE && looks_like_code(tok));
 	otp_wipe(&r, sizeof(r));
 	return usable ? tok : NULL;
 }
@@ -185,7 +205,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		pam_syslog(pamh, LOG_DEBUG, "challenge for %s: %s%s", L.user, L.challenge,
 		           L.fake ? " (fake)" : "");
 
-	tok = (o.use_first_pass || o.try_first_pass) ? first_pass(pamh) : NULL;
+	tok = (o.use_first_pass || o.try_first_pass) ? first_pass(pamh, &L) : NULL;
 	if (tok == NULL && o.use_first_pass) {
 		otp_login_abort(&o.policy, &L);
 		log_outcome(pamh, user, false, "use_first_pass: no OTP response from an earlier module", 0);
@@ -218,9 +238,11 @@ verdict:
 	rc = map_db_error(e);
 	if (e == OTP_OK) {
 		log_outcome(pamh, user, true, NULL, L.remaining);
-		if (L.rekeyed)
+		if (L.used == 2)
+			pam_info(pamh, "Emergency scratch code used; %u left.", L.scratch_left);
+		else if (L.rekeyed)
 			pam_info(pamh, "Your one-time password key has been re-initialised.");
-		else if (L.remaining < o.warn)
+		else if (L.used == 0 && L.remaining < o.warn)
 			pam_info(pamh, "Warning: only %u one-time passwords left. Re-key with an "
 			         "init-word or init-hex response (otpcalc -t) or ask for a new sheet.",
 			         L.remaining);

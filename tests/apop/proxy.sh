@@ -5,9 +5,9 @@
 . "$OTP_SRC/tests/apop/env.sh.inc"
 
 add_user alice alicepw
-for u in bob carol dave erin; do add_user "$u" "${u}pw"; done
+for u in bob carol dave erin tina; do add_user "$u" "${u}pw"; done
 make_mail "$B/m1" "first" 3
-for u in alice bob carol dave erin; do deliver "$u" "$B/m1"; done
+for u in alice bob carol dave erin tina; do deliver "$u" "$B/m1"; done
 mkdir -p "$B/otp" && chmod 700 "$B/otp"
 for u in alice carol dave erin; do enrol "$u"; done
 printf '%s\n%s\n' "$OTP_PASS" "$OTP_PASS" | "$OTPKEY" --db "$DB" init -n 100 -s test bob >/dev/null 2>&1
@@ -119,6 +119,19 @@ is "the same OTP again: refused, with the next challenge offered" \
 	"+OK otp-md5 98 test ext|$AUTHFAIL" "$(printf '%s\n' "$out" | sed -n '2,3p' | paste -sd'|')"
 is "a six-word response in lower case with extra blanks" "+OK logged in" \
 	"$(reply 3 "USER alice" "PASS  $(printf '%s\n' "$OTP_PASS" | "$OTPCALC" 98 test | tr 'A-Z' 'a-z')")"
+# A token-only user (TOTP): USER shows what to send, PASS takes the code, once.
+if command -v oathtool >/dev/null 2>&1; then
+	printf 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n" TOTP_AUTH\n' > "$B/ga"
+	timeout 60 "$OTPKEY" --db "$DB" import --google-authenticator "$B/ga" tina >/dev/null
+	code=$(oathtool --totp -b JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP)
+	is "USER of a token user: the prompt" "+OK TOTP code" "$(reply 2 "USER tina" QUIT)"
+	is "PASS with the current TOTP code logs in" "+OK logged in" "$(reply 3 "USER tina" "PASS $code")"
+	is "the same code again is refused" "$AUTHFAIL" "$(reply 3 "USER tina" "PASS $code")"
+else
+	ok "# SKIP oathtool is not installed"
+	ok "# SKIP oathtool is not installed"
+	ok "# SKIP oathtool is not installed"
+fi
 f1=$(reply 2 "USER nosuch"); f2=$(reply 2 "USER nosuch")
 like "an unknown user gets a challenge like any other" '^\+OK otp-md5 [0-9]+ [a-z]{2}[0-9]{6} ext$' "$f1"
 is "the same one every time" "$f1" "$f2"

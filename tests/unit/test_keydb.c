@@ -360,7 +360,7 @@ static void test_record_decode_rejects(void **state)
 	resign(r);
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_CORRUPT);
 	encoded_v1(r);
-	r[R_VERSION] = 3;                                                /* version */
+	r[R_VERSION] = 4;                                                /* version */
 	resign(r);
 	expect_decode(r, OTP_REC_V1_SIZE, OTP_ERR_DB_VERSION);
 	expect_decode(r, 6, OTP_ERR_DB_VERSION);                         /* any length */
@@ -893,7 +893,7 @@ static void test_damaged_records(void **state)
 	r[50] ^= 1;
 	raw_store(f->db, "torn", r, OTP_REC_V2_SIZE);
 	encoded(r);
-	r[R_VERSION] = 3;
+	r[R_VERSION] = 4;
 	resign2(r);
 	raw_store(f->db, "future", r, OTP_REC_V2_SIZE);
 	encoded(r);

@@ -1,0 +1,516 @@
+/* token.c - "otpkey init --totp/--hotp" with QR enrolment, and imports of google-authenticator and pam_oath files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <png.h>
+#include <qrencode.h>
+
+#include "otpkey.h"
+
+#define QR_QUIET      4     /* ISO/IEC 18004: a quiet zone of four modules */
+#define PNG_SCALE     8     /* pixels per module */
+#define HOST_MAX      64
+#define ISSUER_MAX    64
+#define CODE_LINE_MAX 32
+
+enum { OPT_TOTP = 0x200, OPT_HOTP, OPT_HMAC, OPT_DIGITS, OPT_STEP, OPT_ISSUER, OPT_PNG,
+       OPT_SVG, OPT_SCRATCH, OPT_GA, OPT_OATH };
+
+/* ---- QR code output ------------------------------------------------------------ */
+
+static bool dark(const QRcode *q, int x, int y)
+{
+	if (x < 0 || y < 0 || x >= q->width || y >= q->width)
+		return false;
+	return q->data[y * q->width + x] & 1;
+}
+
+/*
+ * Two modules per character cell with UTF-8 half blocks, in explicit
+ * colours (black on bright white), so that it reads the same on dark and
+ * light terminals; the quiet zone is drawn too.
+ */
+static void qr_terminal(FILE *out, const QRcode *q)
+{
+	int lo = -QR_QUIET, hi = q->width + QR_QUIET;
+
+	for (int y = lo; y < hi; y += 2) {
+		fputs("\033[30;107m", out);
+		for (int x = lo; x < hi; x++) {
+			bool top = dark(q, x, y), bottom = y + 1 < hi && dark(q, x, y + 1);
+
+			fputs(top && bottom ? "\u2588" : top ? "\u2580" : bottom ? "\u2584" : " ", out);
+		}
+		fputs("\033[0m\n", out);
+	}
+}
+
+static bool qr_png(const char *path, const QRcode *q)
+{
+	int size = (q->width + 2 * QR_QUIET) * PNG_SCALE;
+	png_structp volatile png = NULL;
+	png_infop volatile info = NULL;
+	unsigned char *row = NULL;
+	FILE *f = NULL;
+	int fd;
+	volatile bool ok = false;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
+		errmsg("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if ((row = malloc((size_t)size)) == NULL ||
+	    (png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL)) == NULL ||
+	    (info = png_create_info_struct(png)) == NULL)
+		goto out;
+	if (setjmp(png_jmpbuf(png)))
+		goto out;
+	png_init_io(png, f);
+	png_set_IHDR(png, info, (png_uint_32)size, (png_uint_32)size, 8, PNG_COLOR_TYPE_GRAY,
+	             PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(png, info);
+	for (int y = 0; y < size; y++) {
+		for (int x = 0; x < size; x++)
+			row[x] = dark(q, x / PNG_SCALE - QR_QUIET, y / PNG_SCALE - QR_QUIET) ? 0 : 255;
+		png_write_row(png, row);
+	}
+	png_write_end(png, NULL);
+	ok = true;
+out:
+	if (png != NULL) {
+		png_structp pp = png;
+		png_infop ip = info;
+
+		png_destroy_write_struct(&pp, ip != NULL ? &ip : NULL);
+	}
+	free(row);
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		errmsg("%s: cannot write the PNG image", path);
+	return ok;
+}
+
+static bool qr_svg(const char *path, const QRcode *q)
+{
+	int size = q->width + 2 * QR_QUIET, fd;
+	FILE *f;
+	bool ok;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		errmsg("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	        "width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges\">\n"
+	        "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"",
+	        size, size, size * PNG_SCALE, size * PNG_SCALE, size, size);
+	for (int y = 0; y < q->width; y++)
+		for (int x = 0; x < q->width; x++)
+			if (dark(q, x, y))
+				fprintf(f, "M%d %dh1v1h-1z", x + QR_QUIET, y + QR_QUIET);
+	fputs("\"/>\n</svg>\n", f);
+	ok = !ferror(f);
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok)
+		errmsg("%s: cannot write the SVG image", path);
+	return ok;
+}
+
+/* ---- storing a token ----------------------------------------------------------- */
+
+struct token_arg {
+	const struct otp_token *tok;
+	bool force;
+};
+
+/* Puts the token beside any RFC 2289 key; a token-only user is a record with OTP_REC_NO_KEY. */
+static enum otp_db_action token_cb(const char *user, struct otp_record *rec, bool exists,
+                                   void *arg, enum otp_err *err)
+{
+	const struct token_arg *a = arg;
+
+	(void)user;
+	if (exists && rec->tok.type != OTP_TOK_NONE && !a->force) {
+		*err = OTP_ERR_EXISTS;
+		return OTP_DB_KEEP;
+	}
+	if (!exists) {
+		memset(rec, 0, sizeof(*rec));
+		rec->flags = OTP_REC_NO_KEY;
+		rec->created = (int64_t)time(NULL);
+	}
+	otp_wipe(&rec->tok, sizeof(rec->tok));
+	rec->tok = *a->tok;
+	return OTP_DB_STORE;
+}
+
+static int store_token(const char *db, const char *user, const struct otp_token *tok, bool force)
+{
+	struct token_arg a = { .tok = tok, .force = force };
+	enum otp_err rc = otp_db_update(db, user, true, OTP_DB_LOCK_MS, token_cb, &a);
+
+	if (rc == OTP_ERR_EXISTS) {
+		errmsg("%s: already has a token (use -f to replace it)", user);
+		return EX_FAIL;
+	}
+	return rc == OTP_OK ? EX_OK : db_error(db, user, rc);
+}
+
+static bool new_scratch(struct otp_token *t, unsigned n)
+{
+	for (t->nscratch = 0; t->nscratch < n; t->nscratch++) {
+		uint32_t c;
+		bool dup = false;
+
+		if (otp_scratch_random(&c) != OTP_OK) {
+			errmsg("%s", otp_strerror(OTP_ERR_RANDOM));
+			return false;
+		}
+		for (unsigned i = 0; i < t->nscratch; i++)
+			dup |= t->scratch[i] == c;
+		if (dup)
+			t->nscratch--;      /* draw again */
+		else
+			t->scratch[t->nscratch] = c;
+	}
+	return true;
+}
+
+/* ---- init --totp / --hotp ------------------------------------------------------- */
+
+int cmd_init_token(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "totp", no_argument, NULL, OPT_TOTP },
+		{ "hotp", no_argument, NULL, OPT_HOTP },
+		{ "hmac", required_argument, NULL, OPT_HMAC },
+		{ "digits", required_argument, NULL, OPT_DIGITS },
+		{ "step", required_argument, NULL, OPT_STEP },
+		{ "issuer", required_argument, NULL, OPT_ISSUER },
+		{ "png", required_argument, NULL, OPT_PNG },
+		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "scratch", required_argument, NULL, OPT_SCRATCH },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct otp_token t, probe;
+	struct otp_record old;
+	char uri[OTP_URI_MAX], host[HOST_MAX + 1], line[CODE_LINE_MAX];
+	const char *issuer = "otp", *png = NULL, *svg = NULL, *user;
+	unsigned scratch = OTP_SCRATCH_DEF;
+	unsigned long n;
+	bool force = false, totp = false, hotp = false;
+	QRcode *q = NULL;
+	size_t len = 0;
+	int o, which = 0, ret = EX_FAIL;
+	enum otp_err rc;
+
+	memset(&t, 0, sizeof(t));
+	memset(&probe, 0, sizeof(probe));
+	memset(&old, 0, sizeof(old));
+	memset(uri, 0, sizeof(uri));
+	memset(line, 0, sizeof(line));
+	t.hmac = OTP_HMAC_SHA1;
+	t.digits = 6;
+	t.step = OTP_TOK_STEP_DEF;
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":f", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_TOTP: totp = true; break;
+		case OPT_HOTP: hotp = true; break;
+		case 'f': force = true; break;
+		case OPT_HMAC:
+			if (otp_hmac_parse(optarg, &t.hmac) != OTP_OK)
+				return usage_error("unknown HMAC algorithm %s (sha1, sha256 or sha512)",
+				                   optarg);
+			break;
+		case OPT_DIGITS:
+			if (otp_parse_uint(optarg, OTP_TOK_DIGITS_MIN, OTP_TOK_DIGITS_MAX, &n) != OTP_OK)
+				return usage_error("DIGITS must be %d to %d", OTP_TOK_DIGITS_MIN,
+				                   OTP_TOK_DIGITS_MAX);
+			t.digits = (unsigned)n;
+			break;
+		case OPT_STEP:
+			if (otp_parse_uint(optarg, 30, 60, &n) != OTP_OK || (n != 30 && n != 60))
+				return usage_error("STEP must be 30 or 60 seconds");
+			t.step = (unsigned)n;
+			break;
+		case OPT_ISSUER:
+			if (optarg[0] == '\0' || strlen(optarg) > ISSUER_MAX)
+				return usage_error("ISSUER must be 1 to %d characters", ISSUER_MAX);
+			issuer = optarg;
+			break;
+		case OPT_PNG: png = optarg; break;
+		case OPT_SVG: svg = optarg; break;
+		case OPT_SCRATCH:
+			if (otp_parse_uint(optarg, 0, OTP_SCRATCH_MAX, &n) != OTP_OK)
+				return usage_error("SCRATCH must be a number from 0 to %d",
+				                   OTP_SCRATCH_MAX);
+			scratch = (unsigned)n;
+			break;
+		default:
+			return bad_option("init", o, argv);
+		}
+	}
+	if (totp == hotp)
+		return usage_error("init: give one of --totp or --hotp");
+	if (hotp && t.step != OTP_TOK_STEP_DEF)
+		return usage_error("init: --step goes with --totp");
+	if (optind != argc - 1)
+		return usage_error("init: give one USER");
+	user = argv[optind];
+	if (otp_user_check(user) != OTP_OK) {
+		errmsg("bad user name: want 1 to %d printable ASCII characters without "
+		       "blanks, ':' or '/', not starting with '-'", OTP_USER_MAX);
+		return EX_FAIL;
+	}
+	t.type = totp ? OTP_TOK_TOTP : OTP_TOK_HOTP;
+	if (hotp)
+		t.step = 0;
+
+	/* Refuse early, before anyone scans anything; token_cb checks again under the lock. */
+	rc = otp_db_get(db, user, OTP_DB_LOCK_MS, &old);
+	if (rc == OTP_OK && old.tok.type != OTP_TOK_NONE && !force) {
+		errmsg("%s: already has a token (use -f to replace it)", user);
+		goto out;
+	}
+	if (rc != OTP_OK && rc != OTP_ERR_NOUSER && rc != OTP_ERR_DB_MISSING) {
+		ret = db_error(db, user, rc);
+		goto out;
+	}
+
+	/* RFC 6238 App. B's key sizes: the hash's output length. */
+	t.secret_len = t.hmac == OTP_HMAC_SHA512 ? 64 : t.hmac == OTP_HMAC_SHA256 ? 32 : 20;
+	if ((rc = otp_random_bytes(t.secret, t.secret_len)) != OTP_OK) {
+		errmsg("%s", otp_strerror(rc));
+		goto out;
+	}
+	if (!new_scratch(&t, scratch))
+		goto out;
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[HOST_MAX] = '\0';
+	if ((rc = otp_uri_format(&t, issuer, host, user, uri, sizeof(uri))) != OTP_OK) {
+		errmsg("%s", otp_strerror(rc));
+		goto out;
+	}
+	if ((q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1)) == NULL) {
+		errmsg("cannot make the QR code: %s", strerror(errno));
+		goto out;
+	}
+	printf("Scan this with an authenticator app, or enter the URI by hand:\n%s\n\n", uri);
+	qr_terminal(stdout, q);
+	fflush(stdout);
+	if ((png != NULL && !qr_png(png, q)) || (svg != NULL && !qr_svg(svg, q)))
+		goto out;
+
+	/* One current code proves the app holds the secret before we store it. */
+	if (!input_is_tty())
+		fputs("Current code from the app: ", stdout);
+	fflush(stdout);
+	switch (read_input_line("Current code from the app: ", false, line, sizeof(line), &len)) {
+	case OTP_LINE_OK:
+		break;
+	case OTP_LINE_EOF:
+		errmsg("no code given: nothing stored");
+		goto out;
+	default:
+		errmsg("cannot read the code: nothing stored");
+		goto out;
+	}
+	if (!input_is_tty())
+		putchar('\n');
+	probe = t;
+	probe.nscratch = 0;     /* the code must come from the app, not the sheet */
+	rc = otp_token_verify(&probe, line, (int64_t)time(NULL),
+	                      totp ? 1 : OTP_HOTP_WINDOW_MAX / 10, &which);
+	if (rc != OTP_OK || which != 1) {
+		errmsg("%s: that code does not match: nothing stored", user);
+		goto out;
+	}
+	/* The confirmed code is used: replay protection starts from it. */
+	t.counter = probe.counter;
+	t.drift = probe.drift;
+	if ((ret = store_token(db, user, &t, force)) != EX_OK)
+		goto out;
+	printf("%s: %s token stored.\n", user, totp ? "TOTP" : "HOTP");
+	if (t.nscratch > 0) {
+		putchar('\n');
+		if (!scratch_sheet_print(stdout, user, t.scratch, t.nscratch)) {
+			errmsg("cannot format the scratch codes");
+			ret = EX_FAIL;
+		}
+	}
+out:
+	if (q != NULL) {
+		otp_wipe(q->data, (size_t)q->width * (size_t)q->width);
+		QRcode_free(q);
+	}
+	otp_wipe(&t, sizeof(t));
+	otp_wipe(&probe, sizeof(probe));
+	otp_wipe(&old, sizeof(old));
+	otp_wipe(uri, sizeof(uri));
+	otp_wipe(line, sizeof(line));
+	return ret;
+}
+
+/* ---- imports --------------------------------------------------------------------- */
+
+/* Reads at most max bytes of path into buf; false after saying why. */
+static bool slurp(const char *path, char *buf, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	ssize_t got;
+
+	*len = 0;
+	if (fd < 0) {
+		errmsg("%s: %s", path, strerror(errno));
+		return false;
+	}
+	for (;;) {
+		got = read(fd, buf + *len, max + 1 - *len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		*len += (size_t)got;
+		if (*len > max)
+			break;
+	}
+	close(fd);
+	if (got < 0) {
+		errmsg("%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (*len > max) {
+		errmsg("%s: file too large", path);
+		return false;
+	}
+	return true;
+}
+
+static int import_ga(const char *db, const char *path, const char *user, bool force)
+{
+	char text[OTP_GA_FILE_MAX + 1];
+	struct otp_token t;
+	const char *why = NULL;
+	unsigned ln = 0;
+	size_t len = 0;
+	int ret = EX_FAIL;
+
+	memset(&t, 0, sizeof(t));
+	if (otp_user_check(user) != OTP_OK) {
+		errmsg("bad user name");
+		return EX_FAIL;
+	}
+	if (!slurp(path, text, OTP_GA_FILE_MAX, &len))
+		goto out;
+	if (otp_import_ga_file(text, len, &t, &ln, &why) != OTP_IMPORT_OK) {
+		if (ln > 0)
+			errmsg("%s:%u: %s", path, ln, why);
+		else
+			errmsg("%s: %s", path, why);
+		goto out;
+	}
+	if ((ret = store_token(db, user, &t, force)) == EX_OK)
+		printf("imported %s token for %s with %u scratch codes\n",
+		       t.type == OTP_TOK_TOTP ? "TOTP" : "HOTP", user, t.nscratch);
+out:
+	otp_wipe(text, sizeof(text));
+	otp_wipe(&t, sizeof(t));
+	return ret;
+}
+
+static int import_oath(const char *db, const char *path, bool force)
+{
+	char text[65536 + 1], user[OTP_USER_MAX + 1];
+	struct otp_token t;
+	const char *why;
+	unsigned imported = 0, skipped = 0, ln = 0;
+	size_t len = 0, pos = 0;
+	int ret = EX_FAIL;
+
+	memset(&t, 0, sizeof(t));
+	if (!slurp(path, text, sizeof(text) - 1, &len))
+		goto out;
+	while (pos < len) {
+		const char *l = text + pos, *nl = memchr(l, '\n', len - pos);
+		size_t ll = nl != NULL ? (size_t)(nl - l) : len - pos;
+
+		pos += ll + (nl != NULL);
+		ln++;
+		switch (otp_import_oath_line(l, ll, user, &t, &why)) {
+		case OTP_IMPORT_IGNORE:
+			break;
+		case OTP_IMPORT_BAD:
+			errmsg("%s:%u: %s", path, ln, why);
+			skipped++;
+			break;
+		case OTP_IMPORT_OK:
+			if (store_token(db, user, &t, force) == EX_OK)
+				imported++;
+			else
+				skipped++;
+			break;
+		}
+		otp_wipe(&t, sizeof(t));
+	}
+	printf("imported %u users, skipped %u\n", imported, skipped);
+	ret = skipped > 0 ? EX_FAIL : EX_OK;
+out:
+	otp_wipe(text, sizeof(text));
+	otp_wipe(&t, sizeof(t));
+	return ret;
+}
+
+/* "import --google-authenticator FILE USER" and "import --pam-oath FILE". */
+int cmd_import_token(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "google-authenticator", required_argument, NULL, OPT_GA },
+		{ "pam-oath", required_argument, NULL, OPT_OATH },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *ga = NULL, *oath = NULL;
+	bool force = false;
+	int o;
+
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":f", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_GA: ga = optarg; break;
+		case OPT_OATH: oath = optarg; break;
+		case 'f': force = true; break;
+		default:
+			return bad_option("import", o, argv);
+		}
+	}
+	if ((ga == NULL) == (oath == NULL))
+		return usage_error("import: give one of --google-authenticator FILE USER or "
+		                   "--pam-oath FILE");
+	if (ga != NULL) {
+		if (optind != argc - 1)
+			return usage_error("import: --google-authenticator FILE needs one USER");
+		return import_ga(db, ga, argv[optind], force);
+	}
+	if (optind != argc)
+		return usage_error("import: unexpected argument %s", argv[optind]);
+	return import_oath(db, oath, force);
+}
