@@ -297,7 +297,8 @@ enum otp_err otp_base32_decode(const char *s, unsigned char *out, size_t size, s
 
 /*
  * The otpauth:// URI for t (Google's Key Uri Format): label
- * "host:user" percent-encoded, secret, issuer, algorithm, digits, and
+ * "host:user" percent-encoded (otpkey passes the issuer as host, so that
+ * the label's prefix is the issuer, as the format recommends), secret, issuer, algorithm, digits, and
  * period (TOTP) or counter (HOTP).  Returns OTP_ERR_BUFFER if it does not
  * fit; the caller wipes out (it holds the secret).
  */

@@ -210,7 +210,7 @@ int cmd_init_token(const char *db, int argc, char **argv)
 	struct otp_token t, probe;
 	struct otp_record old;
 	char uri[OTP_URI_MAX], host[HOST_MAX + 1], line[CODE_LINE_MAX];
-	const char *issuer = "otp", *png = NULL, *svg = NULL, *user;
+	const char *issuer = NULL, *png = NULL, *svg = NULL, *user;
 	unsigned scratch = OTP_SCRATCH_DEF;
 	unsigned long n;
 	bool force = false, totp = false, hotp = false;
@@ -305,7 +305,10 @@ int cmd_init_token(const char *db, int argc, char **argv)
 	if (gethostname(host, sizeof(host)) != 0)
 		strcpy(host, "localhost");
 	host[HOST_MAX] = '\0';
-	if ((rc = otp_uri_format(&t, issuer, host, user, uri, sizeof(uri))) != OTP_OK) {
+	/* The Key Uri Format wants the label's prefix to be the issuer. */
+	if (issuer == NULL)
+		issuer = host;
+	if ((rc = otp_uri_format(&t, issuer, issuer, user, uri, sizeof(uri))) != OTP_OK) {
 		errmsg("%s", otp_strerror(rc));
 		goto out;
 	}

@@ -28,7 +28,7 @@ EOF
 python3 "$T_TMP/logsrv.py" "$T_TMP/log.sock" "$LOG" 60 &
 srv=$!
 i=0
-while [ ! -S "$T_TMP/log.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -S "$T_TMP/log.sock" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
 
 # drive USER ANSWER: one login, logging to our socket.
 drive() {
