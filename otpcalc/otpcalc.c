@@ -253,6 +253,12 @@ static int parse_alg(const char *what, const char *name, enum otp_alg *alg)
 	return 0;
 }
 
+/* RFC 2289 App. C's warning, for what (a pass phrase) above 63 characters. */
+static void warn_long_pass(const char *what)
+{
+	warnx("warning: %s longer than the recommended maximum length of %d", what, OTP_PASS_WARN);
+}
+
 /* Prints the responses for seq-count+1 .. seq; returns 0, or 1 after printing why not. */
 static int print_range(enum otp_alg alg, unsigned seq, unsigned count, bool numbered, bool hex,
                        const char *seed, struct secrets *s, bool warn_seq, bool warn_long)
@@ -273,8 +279,7 @@ static int print_range(enum otp_alg alg, unsigned seq, unsigned count, bool numb
 		goto out;
 	}
 	if (warn_long)
-		warnx("warning: pass phrase longer than the recommended maximum length of %d",
-		      OTP_PASS_WARN);
+		warn_long_pass("pass phrase");
 	if (warn_seq)
 		warnx("warning: sequence number %u is below %d; re-initialise soon (otpcalc -t)",
 		      seq, OTP_SEQ_WARN);
@@ -595,11 +600,9 @@ static int run(int argc, char **argv)
 		goto out;
 	}
 	if (warn_long)
-		warnx("warning: pass phrase longer than the recommended maximum length of %d",
-		      OTP_PASS_WARN);
+		warn_long_pass("pass phrase");
 	if (warn_newlong)
-		warnx("warning: new pass phrase longer than the recommended maximum length of %d",
-		      OTP_PASS_WARN);
+		warn_long_pass("new pass phrase");
 	if (chal.seq < OTP_SEQ_WARN)
 		warnx("warning: sequence number %u is below %d", chal.seq, OTP_SEQ_WARN);
 	printf("%s\n", s.line);
