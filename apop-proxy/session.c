@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -324,17 +325,32 @@ static bool be_connect(struct sess *s, int64_t deadline)
 	return true;
 }
 
+/* True for an IPv4 or IPv6 literal, which RFC 6066 keeps out of SNI. */
+static bool is_ip_literal(const char *name)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
 static bool be_tls(struct sess *s, int64_t deadline)
 {
+	const char *name = s->cf->backend_tls_name;
+
 	s->be.ssl = SSL_new(s->px->tls_client);
+	/* SSL_set1_host checks a DNS name or, for a literal, the IP address. */
 	if (s->be.ssl == NULL || SSL_set_fd(s->be.ssl, s->be.fd) != 1 ||
-	    SSL_set_tlsext_host_name(s->be.ssl, s->cf->backend_tls_name) != 1 ||
-	    SSL_set1_host(s->be.ssl, s->cf->backend_tls_name) != 1)
+	    (!is_ip_literal(name) && SSL_set_tlsext_host_name(s->be.ssl, name) != 1) ||
+	    SSL_set1_host(s->be.ssl, name) != 1)
 		return false;
 	SSL_set_verify(s->be.ssl, SSL_VERIFY_PEER, NULL);
 	if (!tls_handshake(&s->be, false, deadline)) {
-		plog(LOG_ERR, "backend TLS failed: %s",
-		     X509_verify_cert_error_string(SSL_get_verify_result(s->be.ssl)));
+		long v = SSL_get_verify_result(s->be.ssl);
+		const char *why = ERR_reason_error_string(ERR_peek_last_error());
+
+		/* The verify result is X509_V_OK when the handshake failed for another reason. */
+		plog(LOG_ERR, "backend TLS failed: %s", v != X509_V_OK ? X509_verify_cert_error_string(v) :
+		     why != NULL ? why : "no handshake (timeout or connection closed)");
 		return false;
 	}
 	return true;

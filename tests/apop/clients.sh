@@ -91,32 +91,6 @@ no_from "$B/mp/t.mbox"
 same "mpop over STLS: identical mailbox" "$B/mp/t.mbox.cmp" "$B/mp/d.mbox.cmp"
 
 # ---- Python poplib ----
-poplib_fetch() { # PORT MODE USER SECRET OUT [CAFILE]
-	timeout 120 python3 - "$@" <<'PY'
-import os, poplib, ssl, subprocess, sys
-port, mode, user, secret, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
-p = poplib.POP3("127.0.0.1", port, timeout=60)
-if mode.startswith("stls-"):
-    ctx = ssl.create_default_context(cafile=sys.argv[6])
-    p.stls(ctx)
-    mode = mode[5:]
-if mode == "apop":
-    p.apop(user, secret)
-elif mode == "otp":
-    chal = p.user(user).decode()[4:]
-    resp = subprocess.run([os.environ["OTP_BUILD"] + "/otpcalc", chal], capture_output=True,
-                          text=True, input=os.environ["OTP_PASS"] + "\n").stdout.strip()
-    open(out + ".resp", "w").write(resp + "\n")
-    p.pass_(resp)
-else:
-    p.user(user)
-    p.pass_(secret)
-with open(out, "wb") as f:
-    for i in range(1, p.stat()[0] + 1):
-        f.write(b"\r\n".join(p.retr(i)[1]) + b"\r\n")
-p.quit()
-PY
-}
 poplib_fetch "$DPORT" pass alice alicepw "$B/py.d" >/dev/null 2>&1
 poplib_fetch "$P" apop alice "$APOP_SECRET" "$B/py.apop" >/dev/null 2>&1
 same "poplib apop(): identical messages" "$B/py.apop" "$B/py.d"
