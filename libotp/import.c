@@ -149,22 +149,37 @@ static enum otp_import_res bad(char *user, struct otp_record *rec, const char **
 	return OTP_IMPORT_BAD;
 }
 
-enum otp_import_res otp_import_opie_line(const char *line, size_t len,
-                                         char user[OTP_USER_MAX + 1],
-                                         struct otp_record *rec, const char **why)
+/*
+ * What both one-line formats start with: reset the outputs, refuse a NUL,
+ * skip blanks and comments, and split into at least four fields (the
+ * unused ones left with len 0).
+ */
+static enum otp_import_res begin_line(const char *line, size_t len,
+                                      struct otp_field f[MAX_FIELDS],
+                                      char user[OTP_USER_MAX + 1],
+                                      struct otp_record *rec, const char **why)
 {
-	struct otp_field f[MAX_FIELDS];
-	size_t n;
-	const char *e;
-
 	start(user, rec, why);
 	if (has_nul(line, len))
 		return bad(user, rec, why, "NUL byte in line");
 	if (is_empty_or_comment(line, len))
 		return OTP_IMPORT_IGNORE;
-	n = otp_fields_split(line, len, f, MAX_FIELDS);
-	if (n < 4)
+	memset(f, 0, MAX_FIELDS * sizeof(*f));
+	if (otp_fields_split(line, len, f, MAX_FIELDS) < 4)
 		return bad(user, rec, why, "too few fields");
+	return OTP_IMPORT_OK;
+}
+
+enum otp_import_res otp_import_opie_line(const char *line, size_t len,
+                                         char user[OTP_USER_MAX + 1],
+                                         struct otp_record *rec, const char **why)
+{
+	struct otp_field f[MAX_FIELDS];
+	enum otp_import_res r;
+	const char *e;
+
+	if ((r = begin_line(line, len, f, user, rec, why)) != OTP_IMPORT_OK)
+		return r;
 	rec->alg = OTP_ALG_MD5;
 	if ((e = parse_user(&f[0], user)) != NULL || (e = parse_seq(&f[1], rec)) != NULL ||
 	    (e = parse_seed(&f[2], rec)) != NULL || (e = parse_key(&f[3], rec)) != NULL)
@@ -177,24 +192,19 @@ enum otp_import_res otp_import_skeykeys_line(const char *line, size_t len,
                                              struct otp_record *rec, const char **why)
 {
 	struct otp_field f[MAX_FIELDS];
-	size_t n, i = 1;
+	enum otp_import_res r;
+	size_t i = 1;
 	const char *e;
 
-	start(user, rec, why);
-	if (has_nul(line, len))
-		return bad(user, rec, why, "NUL byte in line");
-	if (is_empty_or_comment(line, len))
-		return OTP_IMPORT_IGNORE;
-	n = otp_fields_split(line, len, f, MAX_FIELDS);
-	if (n < 4)
-		return bad(user, rec, why, "too few fields");
+	if ((r = begin_line(line, len, f, user, rec, why)) != OTP_IMPORT_OK)
+		return r;
 	/* The original format had no algorithm: it was md4. */
 	rec->alg = OTP_ALG_MD4;
 	if (is_alpha((unsigned char)f[1].p[0])) {
 		if ((e = parse_alg(&f[1], rec)) != NULL)
 			return bad(user, rec, why, e);
 		i = 2;
-		if (n < 5)
+		if (f[4].len == 0)      /* one field more with the algorithm */
 			return bad(user, rec, why, "too few fields");
 	}
 	if ((e = parse_user(&f[0], user)) != NULL || (e = parse_seq(&f[i], rec)) != NULL ||
