@@ -48,20 +48,31 @@ expect_out() {
 	fi
 }
 
-# expect_fail DESC STDIN PATTERN CMD...: CMD exits non-zero, prints nothing on
-# stdout, and its stderr is one line matching the grep -E PATTERN.
-expect_fail() {
-	desc=$1 input=$2 pat=$3; shift 3
+# expect_status DESC STDIN RC PATTERN CMD...: CMD exits with RC ("fail": any
+# failure, 1..123, not a timeout or a signal), prints nothing on stdout, and
+# its stderr is one line matching the grep -E PATTERN.
+expect_status() {
+	desc=$1 input=$2 want_rc=$3 pat=$4; shift 4
 	got=$(printf '%s' "$input" | timeout 60 "$@" 2>"$T_TMP/stderr")
 	rc=$?
 	lines=$(grep -c '' "$T_TMP/stderr")
-	if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] && [ -z "$got" ] && [ "$lines" -eq 1 ] &&
-	   grep -Eq -- "$pat" "$T_TMP/stderr"; then
+	if [ "$want_rc" = fail ]; then
+		[ "$rc" -ne 0 ] && [ "$rc" -lt 124 ]
+	else
+		[ "$rc" -eq "$want_rc" ]
+	fi && [ -z "$got" ] && [ "$lines" -eq 1 ] && grep -Eq -- "$pat" "$T_TMP/stderr"
+	if [ $? -eq 0 ]; then
 		ok "$desc"
 	else
 		notok "$desc"
-		diag "exit $rc" "stdout: $got" "stderr ($lines lines): $(cat "$T_TMP/stderr")"
+		diag "exit $rc (want $want_rc)" "stdout: $got" "stderr ($lines lines): $(cat "$T_TMP/stderr")"
 	fi
+}
+
+# expect_fail DESC STDIN PATTERN CMD...: expect_status with any failure.
+expect_fail() {
+	desc=$1 input=$2 pat=$3; shift 3
+	expect_status "$desc" "$input" fail "$pat" "$@"
 }
 
 done_testing() {

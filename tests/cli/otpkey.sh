@@ -13,22 +13,6 @@ NL='
 P='This is a test.'
 P2="$P$NL$P$NL"
 
-# expect_status DESC STDIN RC PATTERN CMD...: CMD exits exactly RC, prints
-# nothing on stdout and one line matching PATTERN on stderr.
-expect_status() {
-	desc=$1 input=$2 want_rc=$3 pat=$4; shift 4
-	got=$(printf '%s' "$input" | timeout 60 "$@" 2>"$T_TMP/stderr")
-	rc=$?
-	lines=$(grep -c '' "$T_TMP/stderr")
-	if [ "$rc" -eq "$want_rc" ] && [ -z "$got" ] && [ "$lines" -eq 1 ] &&
-	   grep -Eq -- "$pat" "$T_TMP/stderr"; then
-		ok "$desc"
-	else
-		notok "$desc"
-		diag "exit $rc (want $want_rc)" "stdout: $got" "stderr ($lines lines): $(cat "$T_TMP/stderr")"
-	fi
-}
-
 # expect_fail_out DESC STDIN STDOUT PATTERN CMD...: like expect_fail, but CMD
 # prints exactly STDOUT first (the challenge of init --remote).
 expect_fail_out() {
