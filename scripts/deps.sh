@@ -26,7 +26,7 @@ if [ ! -e "$policy" ]; then
 	chmod 755 "$policy"
 	made_policy=1
 fi
-cleanup() { [ "$made_policy" -eq 1 ] && rm -f "$policy"; }
+cleanup() { if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi; }
 trap cleanup EXIT INT TERM
 
 export DEBIAN_FRONTEND=noninteractive
