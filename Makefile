@@ -86,6 +86,7 @@ $(B)/obj/%.o: %.c libotp/otp.h libotp/internal.h
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/otpcalc: $(B)/obj/otpcalc/otpcalc.o $(LIB)
@@ -193,6 +194,7 @@ $(FB)/obj/%.o: %.c libotp/otp.h libotp/internal.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 $(FUZZ_LIB): $(LIB_SRC:%.c=$(FB)/obj/%.o)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 define FUZZ_RULE

@@ -6,8 +6,9 @@
 #include "proxy.h"
 
 #define CONF_LINE_MAX 1024
+#define POLICY_KEYS_MAX 16     /* more than libotp's table has */
 
-enum kind { K_STR, K_PATH, K_UINT, K_BOOL, K_LISTEN, K_ADDRPORT, K_BTLS, K_LOG };
+enum kind { K_STR, K_PATH, K_DB, K_UINT, K_BOOL, K_LISTEN, K_ADDRPORT, K_BTLS, K_LOG };
 
 struct key {
 	const char *name;
@@ -28,7 +29,7 @@ static const struct key keys[] = {
 	STR("hostname", hostname),
 	STR("user", user),
 	PATH("chroot", chroot_dir),
-	PATH("db", db),
+	{ "db", K_DB, OFF(db), sizeof(((struct config *)0)->db), 0, 0 },
 	PATH("tls_cert", tls_cert),
 	PATH("tls_key", tls_key),
 	{ "backend", K_ADDRPORT, 0, 0, 0, 0 },
@@ -48,19 +49,12 @@ static const struct key keys[] = {
 	UINT("fail_delay_ms", fail_delay_ms, 0, 60000),
 	UINT("fail_delay_max_ms", fail_delay_max_ms, 0, 600000),
 	UINT("fail_memory", fail_memory, 1, 86400),
-	UINT("max_failures", otp_max_failures, 0, OTP_MAX_FAILURES_MAX),  /* as pam_otp(8) */
-	UINT("lockout", otp_lockout, 1, OTP_LOCKOUT_MAX),
-	UINT("window", otp_window, 1, OTP_WINDOW_MAX),
-	UINT("challenge_ttl", otp_challenge_ttl, 1, OTP_CHALLENGE_TTL_MAX),
-	BOOL("otp_ext", otp_ext),
 	{ "log", K_LOG, 0, 0, 0, 0 },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 void config_defaults(struct config *c)
 {
-	struct otp_policy pol;
-
 	memset(c, 0, sizeof(*c));
 	snprintf(c->user, sizeof(c->user), "nobody");
 	c->backend_tls = BTLS_NONE;
@@ -74,13 +68,9 @@ void config_defaults(struct config *c)
 	c->fail_delay_ms = 1000;
 	c->fail_delay_max_ms = 30000;
 	c->fail_memory = 900;
-	/* The login policy's defaults are libotp's, the same as pam_otp's. */
-	otp_policy_init(&pol);
-	c->otp_max_failures = pol.max_failures;
-	c->otp_lockout = pol.lockout;
-	c->otp_window = pol.window;
-	c->otp_challenge_ttl = pol.challenge_ttl;
-	c->otp_ext = pol.ext;
+	/* The login settings and their defaults are libotp's, the same as pam_otp's. */
+	otp_policy_init(&c->policy);
+	c->policy.fake_unknown = true;
 	c->log = LOGTO_SYSLOG;
 }
 
@@ -162,12 +152,16 @@ static bool set_value(const struct key *k, struct config *c, char **w, unsigned 
 	switch (k->kind) {
 	case K_STR:
 	case K_PATH:
+	case K_DB:
 		if (strlen(w[0]) >= k->size)
 			return fail(err, errsize, line, "%s: value too long", k->name);
 		if (!printable_word(w[0]))
 			return fail(err, errsize, line, "%s: value must be printable ASCII", k->name);
 		if (k->kind == K_PATH && w[0][0] != '/')
 			return fail(err, errsize, line, "%s needs an absolute path", k->name);
+		if (k->kind == K_DB && otp_db_spec_check(w[0]) != OTP_OK)
+			return fail(err, errsize, line, "%s needs an absolute path or a postgresql:// URI",
+			            k->name);
 		memcpy(base + k->off, w[0], strlen(w[0]) + 1);
 		return true;
 	case K_UINT:
@@ -223,6 +217,33 @@ static bool set_value(const struct key *k, struct config *c, char **w, unsigned 
 	return fail(err, errsize, line, "internal error");
 }
 
+/*
+ * A login setting from libotp's table (the names, ranges and defaults of
+ * pam_otp(8)); flags take yes or no.  seen remembers those given.
+ */
+static bool set_policy(struct config *c, char **w, unsigned nw,
+                       const struct otp_policy_opt **seen, unsigned line, char *err, size_t errsize)
+{
+	const struct otp_policy_opt *o = otp_policy_option(w[0], strlen(w[0]));
+	unsigned i;
+
+	if (o == NULL || o->kind == OTP_OPT_DB)
+		return fail(err, errsize, line, "unknown key %.40s", w[0]);
+	if (nw != 2)
+		return fail(err, errsize, line, "%s takes one value", o->name);
+	for (i = 0; i < POLICY_KEYS_MAX && seen[i] != NULL; i++)
+		if (seen[i] == o)
+			return fail(err, errsize, line, "%s given twice", o->name);
+	if (i < POLICY_KEYS_MAX)
+		seen[i] = o;
+	if (otp_policy_set(&c->policy, o, w[1]) == OTP_OK)
+		return true;
+	if (o->kind == OTP_OPT_FLAG)
+		return fail(err, errsize, line, "%s: value must be yes or no", o->name);
+	return fail(err, errsize, line, "%s: value must be a number from %lu to %lu", o->name,
+	            o->min, o->max);
+}
+
 /* Checks the settings as a whole. */
 static bool check(const struct config *c, char *err, size_t errsize)
 {
@@ -261,6 +282,7 @@ bool config_parse(const char *text, size_t len, struct config *c, char *err, siz
 {
 	char line[CONF_LINE_MAX + 1];
 	bool seen[NKEYS];
+	const struct otp_policy_opt *pseen[POLICY_KEYS_MAX] = { NULL };
 	size_t pos = 0;
 	unsigned lineno = 0;
 
@@ -300,8 +322,11 @@ bool config_parse(const char *text, size_t len, struct config *c, char *err, siz
 		for (k = 0; k < NKEYS; k++)
 			if (strcmp(w[0], keys[k].name) == 0)
 				break;
-		if (k == NKEYS)
-			return fail(err, errsize, lineno, "unknown key %.40s", w[0]);
+		if (k == NKEYS) {
+			if (!set_policy(c, w, nw, pseen, lineno, err, errsize))
+				return false;
+			continue;
+		}
 		if (nw < 2)
 			return fail(err, errsize, lineno, "%s needs a value", keys[k].name);
 		if (seen[k] && keys[k].kind != K_LISTEN)

@@ -239,14 +239,8 @@ static void setup(const char *path, bool foreground, bool test_only)
 	if (cf->backend_tls != BTLS_NONE)
 		px.tls_client = tls_client(cf);
 
-	otp_policy_init(&px.policy);
+	px.policy = cf->policy;
 	px.policy.db = cf->db[0] != '\0' ? cf->db : NULL;
-	px.policy.max_failures = cf->otp_max_failures;
-	px.policy.lockout = cf->otp_lockout;
-	px.policy.window = cf->otp_window;
-	px.policy.challenge_ttl = cf->otp_challenge_ttl;
-	px.policy.ext = cf->otp_ext;
-	px.policy.fake_unknown = true;
 	/* The database must be usable now, not at the first login; this also makes the host secret. */
 	if ((e = otp_db_host_secret(px.policy.db, px.policy.lock_ms, secret)) != OTP_OK)
 		die("%s: %s", otp_db_path(px.policy.db), otp_strerror(e));

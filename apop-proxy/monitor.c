@@ -26,7 +26,6 @@ struct mon {
 	pid_t session;
 	struct otp_login L;
 	bool have_login;            /* L holds a challenge (real or fake) */
-	enum otp_err refusal;       /* begun refused: the challenge is fake */
 	bool authed;
 	bool plain_pending;
 	char user[OTP_USER_MAX + 1];
@@ -210,78 +209,77 @@ static bool str_ok(const char *s, size_t size)
 static void do_begin(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
 {
 	const struct otp_policy *p = &m->px->policy;
-	enum otp_err e;
+	struct otp_login *L = &m->L;
 
 	give_back(m);
-	m->refusal = OTP_OK;
 	m->method = "otp";
-	if (otp_user_check(q->user) != OTP_OK) {
-		failure(m, rep, q->user, "malformed user name");
-		return;
-	}
-	e = otp_login_begin(p, q->user, &m->L);
-	if (e == OTP_ERR_DISABLED || e == OTP_ERR_LOCKED || e == OTP_ERR_EXHAUSTED) {
-		/* Refused, but the dialogue must not say so (as pam_otp). */
-		m->refusal = e;
-		e = otp_login_begin_fake(p, q->user, &m->L);
-	}
-	switch (e) {
-	case OTP_OK:
+	switch (otp_login_begin(p, q->user, L)) {
+	case OTP_LOGIN_OK:
 		m->have_login = true;
 		/* RFC 2289 users see the bare challenge, as clients expect; token users what to send. */
-		if (m->L.token == OTP_TOK_NONE)
-			snprintf(rep->challenge, sizeof(rep->challenge), "%s", m->L.challenge);
-		else if (m->L.challenge[0] != '\0')
+		if (L->token == OTP_TOK_NONE)
+			snprintf(rep->challenge, sizeof(rep->challenge), "%s", L->challenge);
+		else if (L->has_key)
 			snprintf(rep->challenge, sizeof(rep->challenge), "%s or %s code",
-			         m->L.challenge, m->L.token == OTP_TOK_HOTP ? "HOTP" : "TOTP");
+			         L->challenge, otp_tok_name(L->token));
 		else
-			snprintf(rep->challenge, sizeof(rep->challenge), "%s", m->L.prompt);
+			snprintf(rep->challenge, sizeof(rep->challenge), "%s", L->prompt);
 		rep->status = MST_OK;
 		break;
-	case OTP_ERR_BUSY:
-		plog(LOG_NOTICE, "busy; method=otp user=%s rhost=%s", q->user, m->ci->rhost);
-		rep->status = MST_BUSY;
+	case OTP_LOGIN_REFUSED:
+		failure(m, rep, q->user, "malformed user name");
 		break;
 	default:
-		plog(LOG_ERR, "user %s: %s", q->user, otp_strerror(e));
+		plog(LOG_ERR, "user %s: %s", L->user, otp_strerror(L->why));
 		rep->status = MST_TEMP;
 		break;
 	}
 }
 
-static void do_finish(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
+static void do_finish(struct mon *m, const char *answer, struct mon_rep *rep)
 {
-	enum otp_err e;
+	struct otp_login *L = &m->L;
+	enum otp_login_res r;
 
 	m->method = "otp";
-	memcpy(m->user, m->L.user, sizeof(m->user));
-	e = otp_login_finish(&m->px->policy, &m->L, q->arg);
+	memcpy(m->user, L->user, sizeof(m->user));
+	r = otp_login_finish(&m->px->policy, L, answer);
 	m->have_login = false;
-	if (m->refusal != OTP_OK && e == OTP_OK)
-		e = OTP_ERR_BAD_OTP;
-	switch (e) {
-	case OTP_OK:
+	if (r == OTP_LOGIN_OK)
 		/* A token or scratch code: no RFC 2289 count to report or warn about. */
-		success(m, rep, m->L.used == 0 ? m->L.remaining : UINT32_MAX, m->L.used == 0);
-		break;
-	case OTP_ERR_BAD_OTP:
-	case OTP_ERR_REINIT:
-	case OTP_ERR_STALE:
-	case OTP_ERR_DISABLED:
-		failure(m, rep, m->user, m->refusal != OTP_OK ? otp_strerror(m->refusal) :
-		        m->L.fake ? "no OTP key for this user" : otp_strerror(e));
-		break;
-	default:
-		plog(LOG_ERR, "user %s: %s", m->user, otp_strerror(e));
+		success(m, rep, L->used == OTP_USED_KEY ? L->remaining : UINT32_MAX,
+		        L->used == OTP_USED_KEY);
+	else if (r == OTP_LOGIN_REFUSED)
+		failure(m, rep, m->user, otp_strerror(L->why));
+	else {
+		plog(LOG_ERR, "user %s: %s", m->user, otp_strerror(L->why));
 		rep->status = MST_TEMP;
-		break;
 	}
-	otp_wipe(&m->L, sizeof(m->L));
+	otp_wipe(L, sizeof(*L));
+}
+
+/*
+ * PASS after USER: a one-time answer (an RFC 2289 response, or a code when
+ * the prompt asks for one) goes to the login transaction; anything else,
+ * where allow_plain_pass permits, is a backend password to pass through.
+ */
+static void do_pass(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
+{
+	if (!m->px->cf.allow_plain_pass || otp_login_takes(&m->L, q->arg)) {
+		do_finish(m, q->arg, rep);
+		return;
+	}
+	memcpy(m->user, m->L.user, sizeof(m->user));
+	give_back(m);
+	m->plain_pending = true;
+	m->method = "pass";
+	rep->status = MST_PLAIN;
 }
 
 static void do_apop(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
 {
-	enum otp_err e, why = OTP_OK;
+	enum otp_login_res r;
+	enum otp_err why = OTP_OK;
 
 	give_back(m);
 	m->method = "apop";
@@ -290,13 +288,13 @@ static void do_apop(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
 		return;
 	}
 	memcpy(m->user, q->user, sizeof(m->user));
-	e = otp_apop_verify(&m->px->policy, q->user, m->stamp, q->arg, &why);
-	if (e == OTP_OK)
+	r = otp_apop_verify(&m->px->policy, q->user, m->stamp, q->arg, &why);
+	if (r == OTP_LOGIN_OK)
 		success(m, rep, 0, false);
-	else if (e == OTP_ERR_BAD_OTP)
+	else if (r == OTP_LOGIN_REFUSED)
 		failure(m, rep, q->user, why == OTP_ERR_BAD_OTP ? "wrong APOP digest" : otp_strerror(why));
 	else {
-		plog(LOG_ERR, "user %s: %s", q->user, otp_strerror(e));
+		plog(LOG_ERR, "user %s: %s", q->user, otp_strerror(why));
 		rep->status = MST_TEMP;
 	}
 }
@@ -314,10 +312,10 @@ static bool handle(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
 			return false;
 		do_begin(m, q, rep);
 		return true;
-	case MON_OTP_FINISH:
+	case MON_PASS:
 		if (!m->have_login || m->plain_pending)
 			return false;
-		do_finish(m, q, rep);
+		do_pass(m, q, rep);
 		return true;
 	case MON_OTP_ABORT:
 		give_back(m);
@@ -327,15 +325,6 @@ static bool handle(struct mon *m, const struct mon_req *q, struct mon_rep *rep)
 		if (m->plain_pending)
 			return false;
 		do_apop(m, q, rep);
-		return true;
-	case MON_PLAIN:
-		if (!m->px->cf.allow_plain_pass || m->plain_pending || otp_user_check(q->user) != OTP_OK)
-			return false;
-		give_back(m);
-		m->plain_pending = true;
-		m->method = "pass";
-		memcpy(m->user, q->user, sizeof(m->user));
-		rep->status = MST_OK;
 		return true;
 	case MON_BACKEND_RESULT:
 		if (m->plain_pending) {

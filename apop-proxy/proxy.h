@@ -68,11 +68,7 @@ struct config {
 	unsigned fail_delay_ms;                 /* first delay after a failure */
 	unsigned fail_delay_max_ms;
 	unsigned fail_memory;                   /* seconds an address's failures are remembered */
-	unsigned otp_max_failures;              /* as pam_otp's options */
-	unsigned otp_lockout;
-	unsigned otp_window;
-	unsigned otp_challenge_ttl;
-	bool otp_ext;
+	struct otp_policy policy;               /* libotp's login settings (db set from db[]) */
 	enum log_target log;
 };
 
@@ -135,10 +131,9 @@ enum pop3_parse_res pop3_parse(const char *line, size_t len, struct pop3_cmd *cm
 
 enum mon_type {
 	MON_OTP_BEGIN = 1,      /* user: reply has the challenge */
-	MON_OTP_FINISH,         /* arg: the response */
+	MON_PASS,               /* arg: PASS's argument; the monitor says what it is */
 	MON_OTP_ABORT,
 	MON_APOP,               /* user, arg: the 32 hex digits */
-	MON_PLAIN,              /* user: a pass-through login is about to be tried */
 	MON_BACKEND_RESULT      /* ok: whether the backend took the login */
 };
 
@@ -154,7 +149,8 @@ enum mon_status {
 	MST_FAIL,               /* authentication failed */
 	MST_BUSY,               /* another login for the user holds the challenge */
 	MST_TEMP,               /* the key database is unusable */
-	MST_REFUSED             /* a request out of order or malformed */
+	MST_REFUSED,            /* a request out of order or malformed */
+	MST_PLAIN               /* PASS is a backend password: try it, then report the result */
 };
 
 struct mon_rep {

@@ -562,15 +562,6 @@ static int logged_in(struct sess *s, const char *user, struct mon_rep *rep, cons
 	return 0;
 }
 
-static bool looks_like_otp(const char *resp)
-{
-	struct otp_response r;
-	bool yes = otp_response_parse(resp, &r) == OTP_OK;
-
-	otp_wipe(&r, sizeof(r));
-	return yes;
-}
-
 static bool reply_temp(struct sess *s, const struct mon_rep *rep)
 {
 	if (rep->status == MST_BUSY)
@@ -602,19 +593,17 @@ static int cmd_pass(struct sess *s, const struct pop3_cmd *c)
 	int ret;
 
 	s->st = ST_START;
-	if (s->cf->allow_plain_pass && !looks_like_otp(c->rest)) {
+	if (!ask(s, MON_PASS, NULL, c->rest, false, &rep))
+		return 1;
+	if (rep.status == MST_PLAIN) {
 		if (!s->tls) {
-			if (!ask(s, MON_OTP_ABORT, NULL, NULL, false, &rep))
+			if (!ask(s, MON_BACKEND_RESULT, NULL, NULL, false, &rep))
 				return 1;
 			return say(s, "-ERR [AUTH] reusable passwords are accepted only after STLS")
-			       ? -1 : 1;
+			       && !rep.close ? -1 : 1;
 		}
-		if (!ask(s, MON_PLAIN, s->user, NULL, false, &rep) || rep.status != MST_OK)
-			return 1;
 		return logged_in(s, s->user, &rep, c->rest, false);
 	}
-	if (!ask(s, MON_OTP_FINISH, NULL, c->rest, false, &rep))
-		return 1;
 	if (rep.status == MST_OK) {
 		ret = logged_in(s, s->user, &rep, NULL, true);
 		otp_wipe(&rep, sizeof(rep));

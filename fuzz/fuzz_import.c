@@ -27,7 +27,7 @@ static bool check(enum otp_import_res res, const char *user, const struct otp_re
 		FUZZ_ASSERT(otp_user_check(user) == OTP_OK);
 		FUZZ_ASSERT(rec->seq >= 1 && rec->seq <= OTP_SEQ_MAX);
 		FUZZ_ASSERT(rec->version == 0 && rec->flags == 0 && rec->failures == 0 &&
-		            rec->created == 0 && rec->pending_id == 0);
+		            rec->created == 0 && rec->locked_until == 0);
 		for (const char *s = rec->seed; *s != '\0'; s++)
 			FUZZ_ASSERT(*s == fuzz_lower((unsigned char)*s));
 		/* Whatever is imported can be stored and read back. */

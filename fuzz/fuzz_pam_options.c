@@ -62,7 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(o.policy.challenge_ttl >= 1 && o.policy.challenge_ttl <= 3600);
 		FUZZ_ASSERT(o.policy.max_failures <= 1000);
 		FUZZ_ASSERT(o.policy.lockout >= 1 && o.policy.lockout <= 31 * 86400);
-		FUZZ_ASSERT(o.warn <= OTP_SEQ_MAX);
+		FUZZ_ASSERT(o.policy.warn <= OTP_SEQ_MAX);
+		FUZZ_ASSERT(o.policy.totp_window <= OTP_TOTP_WINDOW_MAX);
+		FUZZ_ASSERT(o.policy.hotp_window >= 1 && o.policy.hotp_window <= OTP_HOTP_WINDOW_MAX);
 		FUZZ_ASSERT(o.debug == present(argc, argv, "debug"));
 		FUZZ_ASSERT(o.nullok == present(argc, argv, "nullok"));
 		FUZZ_ASSERT(o.echo == present(argc, argv, "echo"));
@@ -73,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (o.policy.db != NULL) {
 			bool inside = false;
 
-			FUZZ_ASSERT(o.policy.db[0] == '/');
+			FUZZ_ASSERT(otp_db_spec_check(o.policy.db) == OTP_OK);
 			/* It points into the last db= argument, not a copy. */
 			for (int k = 0; k < argc; k++)
 				inside |= o.policy.db == argv[k] + 3 && strncmp(argv[k], "db=", 3) == 0;

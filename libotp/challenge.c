@@ -80,8 +80,8 @@ static enum otp_err parse_challenge(const char *s, struct otp_challenge *c)
 	tok[n] = '\0';
 	if ((rc = otp_seed_check(tok)) != OTP_OK)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		c->seed[i] = (char)otp_tolower((unsigned char)tok[i]);
+	memcpy(c->seed, tok, n + 1);
+	otp_ascii_lower(c->seed);
 	s += n;
 
 	if (otp_isspace((unsigned char)*s)) {
@@ -133,8 +133,7 @@ static enum otp_err parse_params(const char *s, const char *end, struct otp_chal
 	memset(c, 0, sizeof(*c));
 	if ((rc = copy_trimmed(s, end, buf, sizeof(buf))) != OTP_OK)
 		return OTP_ERR_RESPONSE;
-	for (char *p = buf; *p != '\0'; p++)
-		*p = (char)otp_tolower((unsigned char)*p);
+	otp_ascii_lower(buf);
 	alg = strtok_r(buf, " \t\r\n\v\f", &save);
 	seq = strtok_r(NULL, " \t\r\n\v\f", &save);
 	seed = strtok_r(NULL, " \t\r\n\v\f", &save);
@@ -226,8 +225,7 @@ enum otp_err otp_response_parse(const char *s, struct otp_response *r)
 
 	if (copy_trimmed(s, colon, type, sizeof(type)) != OTP_OK)
 		return OTP_ERR_RESPONSE_TYPE;
-	for (char *t = type; *t != '\0'; t++)
-		*t = (char)otp_tolower((unsigned char)*t);
+	otp_ascii_lower(type);
 	rc = OTP_ERR_RESPONSE_TYPE;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		if (strcmp(type, types[i].name) == 0) {

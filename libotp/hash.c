@@ -127,6 +127,12 @@ enum otp_err otp_seed_check(const char *seed)
 	return n < OTP_SEED_MIN ? OTP_ERR_SEED_LEN : OTP_OK;
 }
 
+void otp_ascii_lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)otp_tolower((unsigned char)*s);
+}
+
 enum otp_err otp_passphrase_check(const char *pass, size_t len, bool *warn_long)
 {
 	if (warn_long != NULL)

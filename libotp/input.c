@@ -90,8 +90,3 @@ out:
 		otp_wipe(buf, size);
 	return rc;
 }
-
-bool otp_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-	return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
-}

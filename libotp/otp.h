@@ -95,8 +95,11 @@ typedef struct {
 	unsigned char b[OTP_KEY_LEN];
 } otp_key;
 
-/* Checks a seed: 1..16 ASCII alphanumerics. */
+/* Checks a seed: returns OTP_OK for 1..16 ASCII alphanumerics, else OTP_ERR_SEED_LEN or _SEED_CHAR. */
 enum otp_err otp_seed_check(const char *seed);
+
+/* Lower-cases the ASCII letters of s in place, as seeds are kept (RFC 2289 s6: case-insensitive). */
+void otp_ascii_lower(char *s);
 
 /*
  * Checks a pass phrase of len bytes: OTP_ERR_PASS_SHORT below 10,
@@ -214,23 +217,6 @@ enum otp_err otp_response_format_init(enum otp_resp_type type, const otp_key *cu
                                       const struct otp_challenge *new_chal,
                                       const otp_key *new_key, char *buf, size_t size);
 
-/* ---- Key database (keydb.c) -------------------------------------------
- *
- * One GDBM file, one fixed-size record per user keyed by the user name,
- * formats in otpkeys(5).  Every call opens, locks, works and closes: no
- * lock is held between calls, so none is held while a person types.
- * Updates are journalled and fsync'd before the call returns OTP_OK.
- * path NULL means the compiled default (OTP_DEFAULT_DB); libotp itself
- * never reads the environment (it runs inside setuid programs' PAM stacks).
- */
-
-#define OTP_USER_MAX        64   /* our cap; Linux's own is 32 (useradd) */
-#define OTP_DB_LOCK_MS      5000 /* default wait for the database lock */
-#define OTP_REC_DISABLED    0x1u /* flags: refused until "otpkey enable" */
-#define OTP_REC_NO_KEY      0x2u /* flags: no RFC 2289 key, a token only (record v3) */
-#define OTP_APOP_SECRET_MIN 10   /* our floor, as for pass phrases (RFC 2289 s6) */
-#define OTP_APOP_SECRET_MAX 63   /* what record v2 holds (otpkeys(5)) */
-
 /* ---- HOTP (RFC 4226) and TOTP (RFC 6238) tokens (oath.c) -------------- */
 
 enum otp_tok_type { OTP_TOK_NONE = 0, OTP_TOK_HOTP = 1, OTP_TOK_TOTP = 2 };
@@ -320,6 +306,20 @@ enum otp_err otp_token_verify(struct otp_token *t, const char *code, int64_t now
 /* A fresh CSPRNG scratch code (10000000..99999999). */
 enum otp_err otp_scratch_random(uint32_t *code);
 
+/* ---- Key records (record.c) -------------------------------------------
+ *
+ * One fixed-size record per user, byte by byte in otpkeys(5), and the
+ * rules every program applies to a record.  Outstanding challenges are
+ * not part of the record: the login transaction keeps them in the store
+ * beside it (login.c).
+ */
+
+#define OTP_USER_MAX        64   /* our cap; Linux's own is 32 (useradd) */
+#define OTP_REC_DISABLED    0x1u /* flags: refused until "otpkey enable" */
+#define OTP_REC_NO_KEY      0x2u /* flags: no RFC 2289 key, a token only (record v3) */
+#define OTP_APOP_SECRET_MIN 10   /* our floor, as for pass phrases (RFC 2289 s6) */
+#define OTP_APOP_SECRET_MAX 63   /* what record v2 holds (otpkeys(5)) */
+
 struct otp_record {
 	unsigned version;               /* format version it was read as */
 	uint32_t flags;                 /* OTP_REC_* */
@@ -332,11 +332,118 @@ struct otp_record {
 	int64_t last_success;
 	int64_t last_failure;
 	int64_t locked_until;           /* failure lockout ends; 0 = none */
-	int64_t pending_until;          /* outstanding challenge (RFC 2289 s9) expires */
-	uint64_t pending_id;            /* random id of the login holding it */
 	char apop_secret[OTP_APOP_SECRET_MAX + 1]; /* RFC 1939 s7 shared secret; "" = none */
 	struct otp_token tok;           /* HOTP/TOTP token (v3); type OTP_TOK_NONE = none */
 };
+
+/* Returns OTP_OK for a well-formed user name (1..OTP_USER_MAX printable ASCII, no blanks, ':' or '/', not starting with '-'), else OTP_ERR_USER. */
+enum otp_err otp_user_check(const char *user);
+
+/* Record (de)serialisation, exposed for otpkeys(5) tests and the fuzzers. */
+#define OTP_REC_V1_SIZE 128
+#define OTP_REC_V2_SIZE 256     /* written for records without a token */
+#define OTP_REC_V3_SIZE 384     /* written for records with a token; all three are read */
+#define OTP_REC_MAX_SIZE OTP_REC_V3_SIZE
+
+/*
+ * Encodes rec into buf (size bytes) as the oldest format that holds it:
+ * v2 without a token, v3 with one.  Returns OTP_OK with *len set, or
+ * OTP_ERR_ALG, _SEQ, _SEED_*, _TOKEN, _INVALID, _BUFFER without writing a
+ * partial record.  The caller owns and must wipe buf.
+ */
+enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
+                               size_t *len);
+
+/*
+ * Decodes len bytes of hostile input.  Returns OTP_OK (the caller must
+ * wipe *rec: it may hold secrets), OTP_ERR_DB_VERSION for an unknown
+ * format version, OTP_ERR_DB_CORRUPT for anything else not well formed
+ * (*rec zeroed).
+ */
+enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec);
+
+/* Returns true when rec holds an RFC 2289 key (not a token-only record). */
+bool otp_record_has_key(const struct otp_record *rec);
+
+/*
+ * Returns the RFC 2289 responses left before a re-key is needed: the
+ * challenges seq-1 down to 1 (RFC 2243 s4.3: none below 1); 0 for none
+ * or for a token-only record.
+ */
+unsigned otp_record_remaining(const struct otp_record *rec);
+
+/* Returns the unused scratch codes of rec's token (0 without one). */
+unsigned otp_record_scratch_left(const struct otp_record *rec);
+
+/*
+ * Fills c with the next challenge of rec: (alg, seq-1, seed), with ext.
+ * Returns false, c zeroed, when rec has no key or none is left.
+ */
+bool otp_record_challenge(const struct otp_record *rec, bool ext, struct otp_challenge *c);
+
+/*
+ * Gives rec a new RFC 2289 key (alg, seq, seed, key = the OTP at seq),
+ * keeping what outlives a re-key: the APOP secret, the token, the
+ * disabled flag.  Failures and the lockout are cleared, created is set
+ * to now.  seq may be 0 or 1 (an imported key that is used up).  Returns
+ * OTP_OK, or OTP_ERR_SEQ / _SEED_* / _ALG for bad values (rec unchanged).
+ */
+enum otp_err otp_record_set_key(struct otp_record *rec, enum otp_alg alg, unsigned seq,
+                                const char *seed, const otp_key *key, int64_t now);
+
+/*
+ * Gives rec the token tok, beside its RFC 2289 key if it has one; a new
+ * record (!exists) is a token-only one (OTP_REC_NO_KEY) created now.
+ * Returns OTP_OK or OTP_ERR_TOKEN (rec unchanged).
+ */
+enum otp_err otp_record_set_token(struct otp_record *rec, bool exists, const struct otp_token *tok,
+                                  int64_t now);
+
+/*
+ * RFC 2289 s8: a new key must not continue the old chain.  With the old
+ * key (alg, seq, seed, last) in old and the new one's (alg, new_seq, seed,
+ * key = the OTP at new_seq), sets *res to OTP_CHAIN_SAME when they lie on
+ * one hash chain, else OTP_CHAIN_NEW.  Returns OTP_OK, or a hashing error
+ * (then *res is OTP_CHAIN_SAME: refuse).
+ */
+enum otp_chain { OTP_CHAIN_NEW, OTP_CHAIN_SAME };
+enum otp_err otp_record_chain(const struct otp_record *old, enum otp_alg alg, unsigned new_seq,
+                              const char *seed, const otp_key *key, enum otp_chain *res);
+
+/*
+ * Checks an APOP secret of len bytes for storing: OTP_APOP_SECRET_MIN to
+ * _MAX printable ASCII characters.  Returns OTP_OK, OTP_ERR_TOO_LONG for a
+ * length out of range (either way), OTP_ERR_INVALID for another character.
+ */
+enum otp_err otp_apop_secret_check(const char *secret, size_t len);
+
+/*
+ * Counts a failed login at time now: from max_failures consecutive ones
+ * (0: never) the user is locked out for lockout seconds; failures during a
+ * lockout do not prolong it.
+ */
+void otp_record_failure(struct otp_record *rec, unsigned max_failures, unsigned lockout,
+                        int64_t now);
+
+/* Records a successful login at time now: the failures and any lockout are cleared. */
+void otp_record_success(struct otp_record *rec, int64_t now);
+
+/* Returns "HOTP", "TOTP", or NULL for OTP_TOK_NONE. */
+const char *otp_tok_name(enum otp_tok_type t);
+
+/* ---- Key store (store.c) ---------------------------------------------
+ *
+ * Where records live, behind one interface: a store spec that begins
+ * with "postgresql://" or "postgres://" is a libpq connection URI (one
+ * store shared by many hosts); anything else is the path of a local GDBM
+ * file (otpkeys(5)).  NULL means the compiled default (OTP_DEFAULT_DB);
+ * libotp itself never reads the environment (it runs inside setuid
+ * programs' PAM stacks).  Every call below opens, works and closes: no
+ * lock is held between calls, so none is held while a person types, and
+ * a call returns OTP_OK only once its change is durable.
+ */
+
+#define OTP_DB_LOCK_MS      5000 /* default wait for the store's lock */
 
 /* What an update callback asks to happen to the record. */
 enum otp_db_action {
@@ -346,61 +453,72 @@ enum otp_db_action {
 };
 
 /*
- * Called under the exclusive lock with the user's record (zeroed, and
- * exists false, when there is none).  It must not block on a person.
+ * Called under the store's exclusive lock with the user's record (zeroed,
+ * and exists false, when there is none).  It must not block on a person.
  * It may set *err to make otp_db_update return that error; with an error
  * set, nothing is written whatever it returns.
  */
 typedef enum otp_db_action (*otp_db_update_fn)(const char *user, struct otp_record *rec,
                                                bool exists, void *arg, enum otp_err *err);
 
-/* Called for each user in turn, under a shared lock; return false to stop. */
+/* Called for each user in turn; return false to stop. */
 typedef bool (*otp_db_each_fn)(const char *user, const struct otp_record *rec, void *arg);
 
-/* Checks a user name: 1..OTP_USER_MAX printable ASCII, no whitespace, ':' or '/'. */
-enum otp_err otp_user_check(const char *user);
+/* Returns spec if not NULL, else the compiled default; never NULL. */
+const char *otp_db_path(const char *spec);
 
-/* The database path to use: path if not NULL, else the compiled default. */
-const char *otp_db_path(const char *path);
+/* Returns true when spec names the PostgreSQL store (a libpq URI). */
+bool otp_db_is_remote(const char *spec);
 
 /*
- * Read-modify-write of one user's record under the exclusive lock, waiting
- * at most lock_ms for it.  With create, a missing database (and its 0700
- * directory) is created 0600; otherwise it is OTP_ERR_DB_MISSING.  Returns
- * OTP_OK once any change is on disk, or the callback's or the store's error.
+ * Checks a store spec as a configuration value: an absolute path or a
+ * postgresql:// URI.  Returns OTP_OK or OTP_ERR_INVALID.
  */
-enum otp_err otp_db_update(const char *path, const char *user, bool create,
+enum otp_err otp_db_spec_check(const char *spec);
+
+/*
+ * Read-modify-write of one user's record under the exclusive lock,
+ * waiting at most lock_ms for it.  With create, a missing store (a GDBM
+ * file and its 0700 directory, or the PostgreSQL schema) is created;
+ * otherwise it is OTP_ERR_DB_MISSING.  Returns OTP_OK once any change is
+ * durable, or the callback's or the store's error.
+ */
+enum otp_err otp_db_update(const char *spec, const char *user, bool create,
                            unsigned lock_ms, otp_db_update_fn fn, void *arg);
 
-/* Reads one record under a shared lock.  OTP_ERR_NOUSER if absent. */
-enum otp_err otp_db_get(const char *path, const char *user, unsigned lock_ms,
+/* Reads one record.  Returns OTP_OK, OTP_ERR_NOUSER if absent, or a store error (*rec zeroed). */
+enum otp_err otp_db_get(const char *spec, const char *user, unsigned lock_ms,
                         struct otp_record *rec);
 
-/* Visits every user record (not the reserved entries) under a shared lock. */
-enum otp_err otp_db_foreach(const char *path, unsigned lock_ms, otp_db_each_fn fn, void *arg);
+/*
+ * Visits every user record, until fn returns false.  Returns OTP_OK, or
+ * the first error: a record that fails its checks is skipped and its
+ * error returned after the walk, so one bad entry hides no others.
+ */
+enum otp_err otp_db_foreach(const char *spec, unsigned lock_ms, otp_db_each_fn fn, void *arg);
 
 /*
- * The host's 32-byte secret for keyed hashes (fake challenges for unknown
- * users), made with the CSPRNG and stored in the database on first use.
- * The caller owns out and must wipe it.
+ * The store's 32-byte secret for keyed hashes (fake challenges for
+ * unknown users), made with the CSPRNG and stored on first use, so that
+ * every host sharing the store derives the same ones.  Returns OTP_OK
+ * with the secret in out (the caller wipes it), or a store error.
  */
-enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned char out[32]);
+enum otp_err otp_db_host_secret(const char *spec, unsigned lock_ms, unsigned char out[32]);
 
 /*
- * The same, but always ending in a journalled store of the unchanged
- * secret: a durable update that changes nothing, costing what a login's
- * update costs, so that unknown users' logins take as long as real ones.
+ * Sets the store's secret (otpkey migrate).  Returns OTP_OK, OTP_ERR_EXISTS
+ * when a different one is set and !force, or a store error.
  */
-enum otp_err otp_db_host_secret_sync(const char *path, unsigned lock_ms, unsigned char out[32]);
+enum otp_err otp_db_set_host_secret(const char *spec, unsigned lock_ms, const unsigned char in[32],
+                                    bool force);
 
-/* Record (de)serialisation, exposed for otpkeys(5) tests and the fuzzers. */
-#define OTP_REC_V1_SIZE 128
-#define OTP_REC_V2_SIZE 256     /* written for records without a token */
-#define OTP_REC_V3_SIZE 384     /* written for records with a token; all three are read */
-#define OTP_REC_MAX_SIZE OTP_REC_V3_SIZE
-enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
-                               size_t *len);
-enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec);
+/*
+ * The user's outstanding logins (RFC 2289 s9 challenges not yet answered
+ * nor expired) into *n; with clear, forgets them (otpkey unlock).
+ * Returns OTP_OK or a store error.
+ */
+enum otp_err otp_db_pending(const char *spec, const char *user, unsigned lock_ms, bool clear,
+                            unsigned *n);
 
 /* ---- OPIE and S/Key key files (import.c) ------------------------------
  *
@@ -481,44 +599,107 @@ enum otp_import_res otp_import_oath_line(const char *line, size_t len,
                                          char user[OTP_USER_MAX + 1],
                                          struct otp_token *tok, const char **why);
 
-/* ---- Login verification (verify.c) -----------------------------------
+
+/* ---- Login policy (policy.c) -----------------------------------------
  *
- * The one login state machine, shared by pam_otp and apop-proxy:
- * otp_login_begin() takes the user's outstanding-challenge mark (RFC 2289
- * s9) and yields the challenge; the caller then asks the person, with no
- * lock held; otp_login_finish() verifies the response and stores the new
- * state durably before it returns OTP_OK.  otp_login_abort() gives the
- * mark back when no response will come.
+ * One table of settings, with the same names, ranges and defaults for
+ * pam_otp's module options (pam_otp(8)) and apop-proxy.conf(5).
  */
 
 struct otp_policy {
-	const char *db;             /* NULL: the compiled default */
-	unsigned lock_ms;           /* wait for the database lock */
+	const char *db;             /* the store spec; NULL: the compiled default */
+	unsigned lock_ms;           /* wait for the store's lock */
 	unsigned challenge_ttl;     /* seconds an outstanding challenge holds */
-	unsigned busy_wait_ms;      /* a second login waits this long, then OTP_ERR_BUSY */
 	unsigned max_failures;      /* consecutive failures before a lockout; 0: never */
 	unsigned lockout;           /* seconds a lockout lasts */
 	unsigned window;            /* also accept the next window-1 responses; >= 1 */
 	unsigned totp_window;       /* TOTP: accept steps this far either side of now */
 	unsigned hotp_window;       /* HOTP: look-ahead, counters counter..counter+n-1; >= 1 */
+	unsigned warn;              /* warn when fewer responses than this are left */
 	bool ext;                   /* offer and accept RFC 2243 extended responses */
-	bool fake_unknown;          /* unknown users get a fake challenge, not OTP_ERR_NOUSER */
+	bool fake_unknown;          /* unknown users get a fake challenge, not OTP_LOGIN_NOKEY */
 };
 
-/* The ranges pam_otp(8) and apop-proxy.conf(5) accept for the policy. */
+enum otp_opt_kind {
+	OTP_OPT_NUM,                /* NAME=N within [min, max] */
+	OTP_OPT_FLAG,               /* NAME alone (pam_otp) or NAME = yes|no (apop-proxy.conf) */
+	OTP_OPT_DB                  /* the store spec (otp_db_spec_check) */
+};
+
+struct otp_policy_opt {
+	const char *name;
+	enum otp_opt_kind kind;
+	unsigned long min, max;     /* OTP_OPT_NUM */
+	const char *alias;          /* an older name also accepted, or NULL */
+};
+
+/* The ranges of the table (otp_policy_option), for messages and tests. */
 #define OTP_WINDOW_MAX        100        /* a sheet user skipping more is lost anyway */
 #define OTP_CHALLENGE_TTL_MAX 3600
 #define OTP_MAX_FAILURES_MAX  1000
 #define OTP_LOCKOUT_MAX       (31 * 86400)
 
-/* Fills p with the defaults (those of pam_otp(8)). */
+/* Fills p with the defaults (those of pam_otp(8) and apop-proxy.conf(5)). */
 void otp_policy_init(struct otp_policy *p);
 
+/* Returns the setting named by the len bytes at name (or by its alias), or NULL. */
+const struct otp_policy_opt *otp_policy_option(const char *name, size_t len);
+
+/*
+ * Sets o in p from value: a decimal number for OTP_OPT_NUM, "yes"/"no"
+ * (or NULL for yes) for OTP_OPT_FLAG, a spec for OTP_OPT_DB (p->db then
+ * points into value).  Returns OTP_OK, or OTP_ERR_INVALID for a value out
+ * of range or malformed (p unchanged).
+ */
+enum otp_err otp_policy_set(struct otp_policy *p, const struct otp_policy_opt *o,
+                            const char *value);
+
+/* Calls fn for each setting of the table, in order (documentation, tests). */
+void otp_policy_each(void (*fn)(const struct otp_policy_opt *o, void *arg), void *arg);
+
+struct otp_store;
+
+/* ---- Login transaction (login.c) -------------------------------------
+ *
+ * The one login transaction, shared by pam_otp and apop-proxy; the front
+ * ends only speak their protocol around it:
+ *
+ *   otp_login_begin()   yields what to show, for ANY well-formed name:
+ *                       the user's challenge, or for unknown, disabled,
+ *                       locked-out and exhausted users one that cannot be
+ *                       told from a real one (decided here, never by the
+ *                       caller; the real reason is kept in L->why);
+ *   (the caller asks the person, with no lock held)
+ *   otp_login_finish()  verifies and stores the outcome durably before it
+ *                       says OTP_LOGIN_OK;
+ *   otp_login_abort()   when no answer will come.
+ *
+ * Concurrent logins of one user are shown different challenges (RFC 2289
+ * s9), lower sequence numbers for the later ones, so that none waits,
+ * none is refused and none sees another prompt because of another; the
+ * lines skipped die once a lower one is accepted (pam_otp(8) says what an
+ * abandoned login costs).  A response that verifies against the stored
+ * state is consumed whatever happened to its challenge meanwhile.
+ * Exactly one of finish or abort must follow a begin that returned
+ * OTP_LOGIN_OK.
+ */
+
+enum otp_login_res {
+	OTP_LOGIN_OK = 0,           /* begin: *L holds the challenge; finish: accepted, durable */
+	OTP_LOGIN_REFUSED,          /* finish: not accepted; begin: malformed user name only */
+	OTP_LOGIN_NOKEY,            /* begin, without fake_unknown only: the user has no key */
+	OTP_LOGIN_BUSY,             /* the store's lock was not had in time: try again later */
+	OTP_LOGIN_UNAVAIL           /* the store is missing, unsafe, corrupt or unreachable */
+};
+
 #define OTP_PROMPT_BUFSZ (OTP_CHALLENGE_BUFSZ + 32)
+#define OTP_PENDING_MAX  16     /* concurrent logins of one user with a challenge each */
+
+enum otp_used { OTP_USED_KEY, OTP_USED_TOKEN, OTP_USED_SCRATCH };
 
 struct otp_login {
 	char user[OTP_USER_MAX + 1];
-	struct otp_challenge chal;
+	struct otp_challenge chal;              /* valid when has_key */
 	char challenge[OTP_CHALLENGE_BUFSZ];    /* "otp-md5 498 ab1234 ext"; "" for a token only */
 	/*
 	 * What to ask, without the final ": ": "otp-md5 498 ab1234 ext,
@@ -526,45 +707,60 @@ struct otp_login {
 	 * only), "otp-md5 498 ab1234 ext, Response or TOTP code" (both).
 	 */
 	char prompt[OTP_PROMPT_BUFSZ];
-	enum otp_tok_type token;    /* the user's token type, or OTP_TOK_NONE */
-	bool fake;                  /* unknown user: the challenge is made up */
-	uint64_t pending_id;
+	bool has_key;                           /* an RFC 2289 challenge is shown */
+	enum otp_tok_type token;                /* a token code is asked for, or OTP_TOK_NONE */
+	/*
+	 * For the log only, never for the dialogue: OTP_OK, or why the login
+	 * cannot or did not succeed (OTP_ERR_NOUSER, _DISABLED, _LOCKED,
+	 * _EXHAUSTED, _BAD_OTP, _STALE, _REINIT, or the store's error).
+	 */
+	enum otp_err why;
 	/* Set by otp_login_finish on success: */
-	unsigned remaining;         /* logins left before a re-key is needed */
-	bool rekeyed;               /* an init-hex/init-word response re-keyed the user */
-	int used;                   /* 0 an RFC 2289 response, 1 a token code, 2 a scratch code */
-	unsigned scratch_left;      /* after a scratch code: the unused ones left */
+	unsigned remaining;                     /* RFC 2289 responses left */
+	bool rekeyed;                           /* an init-hex/init-word response re-keyed the user */
+	enum otp_used used;
+	unsigned scratch_left;                  /* after a scratch code: the unused ones left */
+	/* The transaction's own state: */
+	struct otp_store *store;
+	uint64_t mark;                          /* this login's outstanding-challenge id */
+	bool fake;
+	unsigned char fake_key[32];             /* keys the fake's made-up token and chain */
 };
 
 /*
- * Starts a login: takes the outstanding-challenge mark and fills L with
- * the challenge.  Errors: OTP_ERR_NOUSER (unknown user, without
- * fake_unknown), OTP_ERR_DISABLED, OTP_ERR_LOCKED, OTP_ERR_EXHAUSTED,
- * OTP_ERR_BUSY, and the database's own.
+ * Starts a login for user.  Returns OTP_LOGIN_OK with the challenge and
+ * prompt in *L (real or fake: the caller cannot tell, L->why can),
+ * OTP_LOGIN_REFUSED for a malformed user name, OTP_LOGIN_NOKEY for an
+ * unknown user when p->fake_unknown is false, OTP_LOGIN_BUSY or
+ * OTP_LOGIN_UNAVAIL.  Takes and holds nothing but L's store handle.
  */
-enum otp_err otp_login_begin(const struct otp_policy *p, const char *user, struct otp_login *L);
+enum otp_login_res otp_login_begin(const struct otp_policy *p, const char *user,
+                                   struct otp_login *L);
 
 /*
- * Fills L with user's fake challenge: stable for the name, derived with
- * HMAC-SHA256 from the host secret, and finished like a real one but
- * never successfully.  For unknown users (otp_login_begin does this when
- * fake_unknown is set) and for refused ones, so that neither the
- * challenge nor the dialogue tells them apart from enrolled users.
+ * Returns true when text reads as an answer to L's prompt: an RFC 2289
+ * response when a challenge is shown, a 6-8 digit code when a token code
+ * is asked for.  The same answer for real and fake logins of the same
+ * prompt form.  (apop-proxy tells one-time answers from passwords with it.)
  */
-enum otp_err otp_login_begin_fake(const struct otp_policy *p, const char *user,
-                                  struct otp_login *L);
+bool otp_login_takes(const struct otp_login *L, const char *text);
 
 /*
- * Verifies response against the stored state and stores the outcome:
- * OTP_OK on success (new state on disk), OTP_ERR_BAD_OTP on a wrong or
- * malformed response (failure counted), OTP_ERR_REINIT when the current
- * OTP verified but the re-initialisation was refused (OTP consumed), or
- * OTP_ERR_STALE / a database error.  Never OTP_OK for a fake login.
+ * Verifies response and stores the outcome durably.  Returns OTP_LOGIN_OK
+ * (accepted: the new state is durable; L->remaining, ->rekeyed, ->used,
+ * ->scratch_left say what to tell the user), OTP_LOGIN_REFUSED (wrong,
+ * malformed, replayed, or the user may not log in; L->why says why, and
+ * OTP_ERR_REINIT means the OTP was accepted but the re-key refused, which
+ * the user should be told), OTP_LOGIN_BUSY or OTP_LOGIN_UNAVAIL (never a
+ * success).  Closes L's store handle.
  */
-enum otp_err otp_login_finish(const struct otp_policy *p, struct otp_login *L, const char *response);
+enum otp_login_res otp_login_finish(const struct otp_policy *p, struct otp_login *L,
+                                    const char *response);
 
-/* Gives back the outstanding-challenge mark if L still holds it. */
+/* Withdraws L's challenge when no answer will come, and closes L's store handle. */
 void otp_login_abort(const struct otp_policy *p, struct otp_login *L);
+
+/* ---- APOP (apop.c) ---------------------------------------------------- */
 
 #define OTP_APOP_DIGEST_LEN 32  /* RFC 1939 s7: MD5 as 32 hex digits */
 #define OTP_APOP_STAMP_MAX  255 /* a banner timestamp fits a POP3 reply line */
@@ -573,16 +769,15 @@ void otp_login_abort(const struct otp_policy *p, struct otp_login *L);
  * RFC 1939 s7 APOP: checks digest_hex (32 hex digits, either case) against
  * MD5(timestamp || the user's APOP secret), under the same rules as an OTP
  * login: disabled and locked-out users fail, a failure is counted durably
- * (and may start a lockout), a success resets the failure count.  A
- * success with nothing to reset writes nothing.  Unknown users, users
- * without an APOP secret, disabled and locked ones all get
- * OTP_ERR_BAD_OTP after the same work, so the caller cannot tell them
- * apart; *why (if not NULL) gets the real reason, for the log only.
- * Returns OTP_OK, OTP_ERR_BAD_OTP, or a database error.
+ * (and may start a lockout), a success resets the failure count.
+ * Unknown users, users without an APOP secret, disabled and locked ones
+ * all fail after the same work, so the caller cannot tell them apart;
+ * *why (if not NULL) gets the real reason, for the log only.  Returns
+ * OTP_LOGIN_OK, OTP_LOGIN_REFUSED, OTP_LOGIN_BUSY or OTP_LOGIN_UNAVAIL.
  */
-enum otp_err otp_apop_verify(const struct otp_policy *p, const char *user,
-                             const char *timestamp, const char *digest_hex,
-                             enum otp_err *why);
+enum otp_login_res otp_apop_verify(const struct otp_policy *p, const char *user,
+                                   const char *timestamp, const char *digest_hex,
+                                   enum otp_err *why);
 
 /* ---- Input for the command-line tools (input.c) -----------------------
  * Not used by the PAM module.  Lines are read a byte at a time so that no
@@ -612,13 +807,13 @@ enum otp_line otp_read_line(int fd, char *buf, size_t size, size_t *len);
  */
 enum otp_line otp_read_tty(const char *prompt, bool echo, char *buf, size_t size, size_t *len);
 
-/* Equality of two secrets in time that depends only on their lengths. */
-bool otp_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
-
 /* ---- Utilities (util.c) ----------------------------------------------- */
 
 /* Overwrites n bytes at p in a way the compiler may not elide. */
 void otp_wipe(void *p, size_t n);
+
+/* Returns whether two secrets are equal, in time that depends only on their lengths. */
+bool otp_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Constant-time equality of two OTP keys (CRYPTO_memcmp). */
 bool otp_key_equal(const otp_key *a, const otp_key *b);

@@ -1,11 +1,15 @@
-/* util.c - wiping, constant-time comparison, bounded number parsing, randomness. */
+/* util.c - wiping, constant-time comparison, checks, bounded number parsing, randomness, time. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "otp.h"
+#include "internal.h"
 
 void otp_wipe(void *p, size_t n)
 {
@@ -16,6 +20,11 @@ void otp_wipe(void *p, size_t n)
 bool otp_key_equal(const otp_key *a, const otp_key *b)
 {
 	return CRYPTO_memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+bool otp_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
 }
 
 enum otp_err otp_parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -66,4 +75,49 @@ enum otp_err otp_seed_random(char seed[OTP_SEED_MAX + 1])
 		otp_seed_from_bytes(b, seed);
 	otp_wipe(b, sizeof(b));
 	return rc;
+}
+
+enum otp_err otp_check_sum(const void *p, size_t n, unsigned char out[OTP_CHECK_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	enum otp_err rc = OTP_ERR_CRYPTO;
+
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= OTP_CHECK_LEN) {
+		memcpy(out, md, OTP_CHECK_LEN);
+		rc = OTP_OK;
+	}
+	otp_wipe(md, sizeof(md));
+	return rc;
+}
+
+bool otp_check_ok(const void *p, size_t n, const unsigned char *want)
+{
+	unsigned char got[OTP_CHECK_LEN];
+	bool ok;
+
+	ok = otp_check_sum(p, n, got) == OTP_OK && CRYPTO_memcmp(got, want, OTP_CHECK_LEN) == 0;
+	otp_wipe(got, sizeof(got));
+	return ok;
+}
+
+int64_t otp_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+uint64_t otp_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void otp_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }

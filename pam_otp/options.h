@@ -7,13 +7,12 @@
 #include "otp.h"
 
 struct options {
-	struct otp_policy policy;
+	struct otp_policy policy;   /* the settings shared with apop-proxy (libotp's table) */
 	bool debug;
 	bool nullok;
 	bool echo;
 	bool use_first_pass;
 	bool try_first_pass;
-	unsigned warn;
 };
 
 /* Where complaints go: pam_syslog in the module, anything in a test. */
@@ -22,7 +21,8 @@ typedef void (*pam_otp_log_fn)(void *ctx, int prio, const char *fmt, ...)
 
 /*
  * Parses argv once into *o (policy.db points into argv).  Unknown options
- * are logged and ignored; returns false, after logging why, on a bad value.
+ * are logged and ignored.  Returns true, or false after logging why on a
+ * bad value.
  */
 bool pam_otp_parse_options(int argc, const char **argv, struct options *o,
                            pam_otp_log_fn log, void *ctx);

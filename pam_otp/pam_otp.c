@@ -73,25 +73,20 @@ static void log_outcome(pam_handle_t *pamh, const char *user, bool success,
 		pam_syslog(pamh, LOG_NOTICE, "user %s: %s", u, reason);
 }
 
-static int map_db_error(enum otp_err e)
+/* The one mapping from the login transaction's results to PAM's codes. */
+static int pam_code(enum otp_login_res r)
 {
-	switch (e) {
-	case OTP_OK:
+	switch (r) {
+	case OTP_LOGIN_OK:
 		return PAM_SUCCESS;
-	case OTP_ERR_BAD_OTP:
-	case OTP_ERR_REINIT:
-	case OTP_ERR_STALE:
-	case OTP_ERR_DISABLED:
-	case OTP_ERR_LOCKED:
-	case OTP_ERR_EXHAUSTED:
-	case OTP_ERR_BUSY:
-	case OTP_ERR_NOUSER:
-	case OTP_ERR_USER:
+	case OTP_LOGIN_REFUSED:
 		return PAM_AUTH_ERR;
-	case OTP_ERR_NOMEM:
-		return PAM_BUF_ERR;
+	case OTP_LOGIN_NOKEY:
+		return PAM_IGNORE;
+	case OTP_LOGIN_BUSY:
+	case OTP_LOGIN_UNAVAIL:
 	default:
-		/* Missing, unreadable, unsafe or corrupt store: never success. */
+		/* Missing, unreadable, unsafe, corrupt, unreachable or busy store: never success. */
 		return PAM_AUTHINFO_UNAVAIL;
 	}
 }
@@ -125,38 +120,30 @@ static void free_resp(char **resp)
 	}
 }
 
-/* True when s is 6 to 8 digits with optional blanks around: a token or scratch code. */
-static bool looks_like_code(const char *s)
-{
-	size_t n = 0;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	while (s[n] >= '0' && s[n] <= '9')
-		n++;
-	if (n < OTP_TOK_DIGITS_MIN || n > OTP_TOK_DIGITS_MAX)
-		return false;
-	for (s += n; *s == ' ' || *s == '\t'; s++)
-		;
-	return *s == '\0';
-}
-
-/*
- * The first password from an earlier module, if it reads as an OTP
- * response, or as a code when the user holds a token.
- */
+/* The first password from an earlier module, if it reads as an answer to L's prompt. */
 static const char *first_pass(pam_handle_t *pamh, const struct otp_login *L)
 {
 	const void *tok = NULL;
-	struct otp_response r;
-	bool usable;
 
 	if (pam_get_item(pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || tok == NULL)
 		return NULL;
-	usable = otp_response_parse(tok, &r) == OTP_OK ||
-	         (L->token != OTP_TOK_NONE && looks_like_code(tok));
-	otp_wipe(&r, sizeof(r));
-	return usable ? tok : NULL;
+	return otp_login_takes(L, tok) ? tok : NULL;
+}
+
+/* What the user is told after the verdict: the login programs show it, FTP daemons may not. */
+static void tell(pam_handle_t *pamh, const struct options *o, const struct otp_login *L,
+                 enum otp_login_res r)
+{
+	if (r == OTP_LOGIN_OK && L->used == OTP_USED_SCRATCH)
+		pam_info(pamh, "Emergency scratch code used; %u left.", L->scratch_left);
+	else if (r == OTP_LOGIN_OK && L->rekeyed)
+		pam_info(pamh, "Your one-time password key has been re-initialised.");
+	else if (r == OTP_LOGIN_OK && L->used == OTP_USED_KEY && L->remaining < o->policy.warn)
+		pam_info(pamh, "Warning: only %u one-time passwords left. Re-key with an "
+		         "init-word or init-hex response (otpcalc -t) or ask for a new sheet.",
+		         L->remaining);
+	else if (r == OTP_LOGIN_REFUSED && L->why == OTP_ERR_REINIT)
+		pam_error(pamh, "Re-initialisation refused; that one-time password is now used.");
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -164,9 +151,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	struct options o;
 	struct otp_login L;
 	const char *user = NULL, *tok;
-	const char *refusal = NULL;
 	char *resp = NULL;
-	enum otp_err e;
+	enum otp_login_res r;
 	int rc;
 
 	(void)flags;
@@ -176,34 +162,22 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	rc = pam_get_user(pamh, &user, NULL);
 	if (rc != PAM_SUCCESS || user == NULL || user[0] == '\0')
 		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
-	if (otp_user_check(user) != OTP_OK) {
-		log_outcome(pamh, user, false, "malformed user name", 0);
-		return PAM_USER_UNKNOWN;
-	}
 
-	e = otp_login_begin(&o.policy, user, &L);
-	switch (e) {
-	case OTP_OK:
-		break;
-	case OTP_ERR_NOUSER:    /* only with nullok */
+	r = otp_login_begin(&o.policy, user, &L);
+	if (r == OTP_LOGIN_NOKEY) {
 		if (o.debug)
 			pam_syslog(pamh, LOG_DEBUG, "no OTP key for %s: ignored (nullok)", L.user);
-		return PAM_IGNORE;
-	case OTP_ERR_DISABLED:
-	case OTP_ERR_LOCKED:
-	case OTP_ERR_EXHAUSTED:
-		/* Refused, but the dialogue must not say so: a fake challenge. */
-		refusal = otp_strerror(e);
-		if ((e = otp_login_begin_fake(&o.policy, user, &L)) == OTP_OK)
-			break;
-		/* fall through */
-	default:
-		log_outcome(pamh, user, false, otp_strerror(e), 0);
-		return map_db_error(e);
+		rc = PAM_IGNORE;
+		goto out;
+	}
+	if (r != OTP_LOGIN_OK) {
+		/* A malformed name cannot be enrolled: saying so tells nothing. */
+		log_outcome(pamh, user, false, otp_strerror(L.why), 0);
+		rc = r == OTP_LOGIN_REFUSED ? PAM_USER_UNKNOWN : pam_code(r);
+		goto out;
 	}
 	if (o.debug)
-		pam_syslog(pamh, LOG_DEBUG, "challenge for %s: %s%s", L.user, L.challenge,
-		           L.fake ? " (fake)" : "");
+		pam_syslog(pamh, LOG_DEBUG, "challenge for %s: %s", L.user, L.challenge);
 
 	tok = (o.use_first_pass || o.try_first_pass) ? first_pass(pamh, &L) : NULL;
 	if (tok == NULL && o.use_first_pass) {
@@ -213,13 +187,13 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		goto out;
 	}
 	if (tok != NULL) {
-		e = otp_login_finish(&o.policy, &L, tok);
-		if (e == OTP_OK || o.use_first_pass || map_db_error(e) != PAM_AUTH_ERR || refusal != NULL)
+		r = otp_login_finish(&o.policy, &L, tok);
+		if (r != OTP_LOGIN_REFUSED || o.use_first_pass)
 			goto verdict;
 		/* try_first_pass and it did not verify: ask, with a new challenge. */
-		if ((e = otp_login_begin(&o.policy, user, &L)) != OTP_OK) {
-			log_outcome(pamh, user, false, otp_strerror(e), 0);
-			rc = map_db_error(e);
+		if ((r = otp_login_begin(&o.policy, user, &L)) != OTP_LOGIN_OK) {
+			log_outcome(pamh, user, false, otp_strerror(L.why), 0);
+			rc = pam_code(r);
 			goto out;
 		}
 	}
@@ -231,27 +205,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 			pam_syslog(pamh, LOG_DEBUG, "conversation failed for %s", L.user);
 		goto out;
 	}
-	e = otp_login_finish(&o.policy, &L, resp);
+	r = otp_login_finish(&o.policy, &L, resp);
 verdict:
-	if (refusal != NULL)
-		e = OTP_ERR_BAD_OTP;
-	rc = map_db_error(e);
-	if (e == OTP_OK) {
-		log_outcome(pamh, user, true, NULL, L.remaining);
-		if (L.used == 2)
-			pam_info(pamh, "Emergency scratch code used; %u left.", L.scratch_left);
-		else if (L.rekeyed)
-			pam_info(pamh, "Your one-time password key has been re-initialised.");
-		else if (L.used == 0 && L.remaining < o.warn)
-			pam_info(pamh, "Warning: only %u one-time passwords left. Re-key with an "
-			         "init-word or init-hex response (otpcalc -t) or ask for a new sheet.",
-			         L.remaining);
-	} else {
-		log_outcome(pamh, user, false, refusal != NULL ? refusal :
-		            L.fake ? "no OTP key for this user" : otp_strerror(e), 0);
-		if (e == OTP_ERR_REINIT)
-			pam_error(pamh, "Re-initialisation refused; that one-time password is now used.");
-	}
+	rc = pam_code(r);
+	log_outcome(pamh, user, r == OTP_LOGIN_OK, otp_strerror(L.why), L.remaining);
+	tell(pamh, &o, &L, r);
 out:
 	free_resp(&resp);
 	otp_wipe(&L, sizeof(L));

@@ -133,14 +133,16 @@ else
 	ok "# SKIP oathtool is not installed"
 fi
 f1=$(reply 2 "USER nosuch"); f2=$(reply 2 "USER nosuch")
-like "an unknown user gets a challenge like any other" '^\+OK otp-md5 [0-9]+ [a-z]{2}[0-9]{6} ext$' "$f1"
+like "an unknown user gets a challenge like any other" '^\+OK (otp-(md4|md5|sha1) [0-9]+ [a-z0-9]+ ext( or [HT]OTP code)?|[HT]OTP code)$' "$f1"
 is "the same one every time" "$f1" "$f2"
 is "its PASS fails like a wrong one" "$AUTHFAIL" "$(reply 3 "USER nosuch" "PASS $resp")"
-like "a disabled user gets a challenge too" '^\+OK otp-md5 [0-9]+ [a-z]{2}[0-9]{6} ext$' "$(reply 2 "USER erin")"
-(timeout 30 $PROBE talk "$P" "USER dave" sleep:6 QUIT >/dev/null 2>&1 &)
+e1=$(reply 2 "USER erin")
+like "a disabled user gets its challenge as before" '^\+OK otp-md5 [0-9]+ [a-z0-9]+ ext$' "$e1"
+(timeout 30 $PROBE talk "$P" "USER dave" sleep:6 QUIT >"$B/held" 2>&1 &)
 sleep 1
-is "a second login while the first holds the challenge" \
-	"-ERR [IN-USE] another login for this user is in progress" "$(reply 2 "USER dave")"
+d2=$(reply 2 "USER dave")
+like "a second login while the first is held open: a challenge at once" '^\+OK otp-md5 [0-9]+ [a-z0-9]+ ext$' "$d2"
+check "not the one the first login shows (RFC 2289 s9)" test "$d2" != "$(sed -n 2p "$B/held")"
 sleep 6
 out=$(timeout 60 python3 - "$P" "$APOP_SECRET" <<'PY'
 import hashlib, socket, sys
@@ -235,17 +237,21 @@ is "backend says [SYS/TEMP]: -ERR [SYS/TEMP]" "-ERR [SYS/TEMP] the mail store re
 is "a plain -ERR from the backend: [SYS/TEMP], and never its own text" \
 	"-ERR [SYS/TEMP] the mail store refused the login, try again later" \
 	"$(timeout 30 $PROBE talk "$PORT_fake" "apop:alice:$APOP_SECRET" 2>&1 | sed -n 2p)"
-(timeout 30 $PROBE talk "$P" "apop:m6:$APOP_SECRET" STAT sleep:1 STAT >"$B/during" 2>&1 &)
-sleep 0.5
-# The sessions of this proxy: grandchildren of its master, through their monitors.
-SESSIONS=$(ps -eo pid=,ppid=,user=,comm= | awk -v m="$PID_main" '
-	$4 == "apop-proxy" { parent[$1] = $2; user[$1] = $3 }
-	END { for (p in parent) if (parent[parent[p]] == m && user[p] == "nobody") print p }')
+(timeout 30 $PROBE talk "$P" "apop:m6:$APOP_SECRET" STAT sleep:3 STAT >"$B/during" 2>&1 &)
+# The sessions of this proxy: grandchildren of its master, through their monitors
+# (waited for, at most 10 s: a loaded machine starts the client slowly).
+sessions() {
+	ps -eo pid=,ppid=,user=,comm= | awk -v m="$PID_main" '
+		$4 == "apop-proxy" { parent[$1] = $2; user[$1] = $3 }
+		END { for (p in parent) if (parent[parent[p]] == m && user[p] == "nobody") print p }'
+}
+i=0
+while SESSIONS=$(sessions) && [ -z "$SESSIONS" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "the network-facing processes run as the configured user" test -n "$SESSIONS"
 roots=$(for p in $SESSIONS; do readlink "/proc/$p/root"; done | sort -u)
 is "chrooted to the empty directory" "$B/empty" "$roots"
 check "and hold no key database descriptor" sh -c 'for p in $1; do ls -l "/proc/$p/fd"; done | grep -q otpkeys; test $? -ne 0' sh "$SESSIONS"
-sleep 2
+sleep 1
 stop_dovecot
 like "while dovecot stops, the relayed session ends" "^EOF$|^\+OK" "$(tail -n 1 "$B/during")"
 is "backend down: -ERR [SYS/TEMP]" "-ERR [SYS/TEMP] the mail store is unavailable, try again later" \
@@ -255,7 +261,8 @@ is "IPv6: the same proxy on ::1" "+OK POP3 proxy ready" \
 
 alive() { ps -eo stat=,args= | grep -v '^Z' | grep -c "[a]pop-proxy -d -f $B/main.conf"; }
 (timeout 30 $PROBE talk "$P" "USER alice" sleep:20 >/dev/null 2>&1 &)
-sleep 1
+i=0
+while [ "$(alive)" -lt 3 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 is "while running: the master, and a monitor and a session for the connection" 3 "$(alive)"
 kill "$PID_main"
 sleep 1

@@ -202,9 +202,17 @@ expect_fail_out "... was stored as its six-word reading" "hex:00000000801476e1$N
 	"$K" --db "$DB" init --remote -f -s amb -n 5 amb
 expect_out "... not as its hex reading" "hex:aaabeabeabeddead$NL" \
 	"otp-md5 5 amb${NL}otp-md5 4 amb ext" "$K" --db "$DB" init --remote -f -s amb -n 5 amb
-expect_fail_out "init --remote -f with the same seed above the old count is refused" \
-	"hex:aaabeabeabeddead$NL" 'otp-md5 6 amb' 'choose a new seed' \
+# Above the old count too: the old chain's next OTP is the old last one hashed once more.
+o6=$(printf '%s\n' "$P" | "$OTP_BUILD/otpcalc" 6 amb)
+o5=$(printf '%s\n' "$P" | "$OTP_BUILD/otpcalc" 5 amb)
+expect_out "init --remote -f at 5 from a pass phrase" "$o5$NL" \
+	"otp-md5 5 amb${NL}otp-md5 4 amb ext" "$K" --db "$DB" init --remote -f -s amb -n 5 amb
+expect_fail_out "init --remote -f with the same seed and pass phrase above the old count is refused" \
+	"$o6$NL" 'otp-md5 6 amb' 'amb: the new key repeats the old pass phrase and seed' \
 	"$K" --db "$DB" init --remote -f -s amb -n 6 amb
+n6=$(printf 'Another pass phrase\n' | "$OTP_BUILD/otpcalc" 6 amb)
+expect_out "... and with a new pass phrase it is taken" "$n6$NL" \
+	"otp-md5 6 amb${NL}otp-md5 5 amb ext" "$K" --db "$DB" init --remote -f -s amb -n 6 amb
 expect_status "--remote and --sheet exclude each other" '' 2 'exclude each other' \
 	"$K" --db "$DB" init --remote --sheet w5
 

@@ -75,7 +75,7 @@ static enum otp_db_action incr_fn(const char *user, struct otp_record *rec, bool
 	/* Every byte of the record changes with the counter: a torn write shows. */
 	for (size_t i = 0; i < sizeof(rec->last.b); i++)
 		rec->last.b[i] = (unsigned char)(rec->failures >> (i % 4 * 8));
-	rec->pending_id = (uint64_t)rec->failures * 0x9e3779b97f4a7c15ull;
+	rec->last_failure = (int64_t)(rec->failures * 0x9e3779b9ull);
 	rec->last_success = rec->failures;
 	*(uint32_t *)arg = rec->failures;
 	return OTP_DB_STORE;
@@ -100,7 +100,7 @@ static bool consistent(const struct otp_record *rec)
 	for (size_t i = 0; i < sizeof(rec->last.b); i++)
 		if (rec->last.b[i] != (unsigned char)(rec->failures >> (i % 4 * 8)))
 			return false;
-	return rec->pending_id == (uint64_t)rec->failures * 0x9e3779b97f4a7c15ull &&
+	return rec->last_failure == (int64_t)(rec->failures * 0x9e3779b9ull) &&
 	       rec->last_success == (int64_t)rec->failures;
 }
 

@@ -350,7 +350,6 @@ static void policy(struct otp_policy *p, const char *db)
 	otp_policy_init(p);
 	p->db = db;
 	p->max_failures = 0;       /* the table must not lock alice out */
-	p->busy_wait_ms = 100;
 }
 
 /* Every bad response, as a whole login: refused, and nothing consumed. */
@@ -366,17 +365,19 @@ static void test_bad_logins(void **state)
 	policy(&p, db);
 	enrol(db);
 	for (size_t i = 0; i < sizeof(bad_responses) / sizeof(bad_responses[0]); i++) {
-		assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_OK);
-		if (otp_login_finish(&p, &L, bad_responses[i].in) != OTP_ERR_BAD_OTP)
-			fail_msg("%s: not OTP_ERR_BAD_OTP", bad_responses[i].why);
+		assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_LOGIN_OK);
+		if (otp_login_finish(&p, &L, bad_responses[i].in) != OTP_LOGIN_REFUSED ||
+		    L.why != OTP_ERR_BAD_OTP)
+			fail_msg("%s: not refused as OTP_ERR_BAD_OTP", bad_responses[i].why);
 		assert_int_equal(seq_of(db), START_SEQ);
 	}
 	/* The right words with a NUL after the fourth: still refused. */
 	assert_int_equal(otp_compute(OTP_ALG_MD5, START_SEQ - 1, SEED, PASS, strlen(PASS), &k), OTP_OK);
 	otp_key_to_words(&k, words);
 	*strrchr(strrchr(words, ' ') - 1, ' ') = '\0';
-	assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_OK);
-	assert_int_equal(otp_login_finish(&p, &L, words), OTP_ERR_BAD_OTP);
+	assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_LOGIN_OK);
+	assert_int_equal(otp_login_finish(&p, &L, words), OTP_LOGIN_REFUSED);
+	assert_int_equal(L.why, OTP_ERR_BAD_OTP);
 	/* Over-long, with the right response in front. */
 	otp_key_to_words(&k, words);
 	{
@@ -385,8 +386,9 @@ static void test_bad_logins(void **state)
 		memset(big, ' ', sizeof(big) - 1);
 		big[sizeof(big) - 1] = '\0';
 		memcpy(big, words, strlen(words));
-		assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_OK);
-		assert_int_equal(otp_login_finish(&p, &L, big), OTP_ERR_BAD_OTP);
+		assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_LOGIN_OK);
+		assert_int_equal(otp_login_finish(&p, &L, big), OTP_LOGIN_REFUSED);
+		assert_int_equal(L.why, OTP_ERR_BAD_OTP);
 	}
 	assert_int_equal(seq_of(db), START_SEQ);
 	/* A truncated init response: the current OTP is consumed, no re-key (RFC 2243 s4.3). */
@@ -395,20 +397,21 @@ static void test_bad_logins(void **state)
 
 		otp_key_to_hex(&k, hex);
 		snprintf(init, sizeof(init), "init-hex:%s:md5 99999999999 ke1235:3712", hex);
-		assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_OK);
-		assert_int_equal(otp_login_finish(&p, &L, init), OTP_ERR_REINIT);
+		assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_LOGIN_OK);
+		assert_int_equal(otp_login_finish(&p, &L, init), OTP_LOGIN_REFUSED);
+		assert_int_equal(L.why, OTP_ERR_REINIT);
 		assert_int_equal(seq_of(db), START_SEQ - 1);
 	}
 	/* Hostile user names never reach the store. */
-	assert_int_equal(otp_login_begin(&p, "al ice", &L), OTP_ERR_USER);
-	assert_int_equal(otp_login_begin(&p, "\xc3\xa4lice", &L), OTP_ERR_USER);
-	assert_int_equal(otp_login_begin(&p, "../../etc/passwd", &L), OTP_ERR_USER);
-	assert_int_equal(otp_login_begin(&p, "", &L), OTP_ERR_USER);
+	assert_int_equal(otp_login_begin(&p, "al ice", &L), OTP_LOGIN_REFUSED);
+	assert_int_equal(otp_login_begin(&p, "\xc3\xa4lice", &L), OTP_LOGIN_REFUSED);
+	assert_int_equal(otp_login_begin(&p, "../../etc/passwd", &L), OTP_LOGIN_REFUSED);
+	assert_int_equal(otp_login_begin(&p, "", &L), OTP_LOGIN_REFUSED);
 	/* The store still works: the table could have failed. */
 	assert_int_equal(otp_compute(OTP_ALG_MD5, START_SEQ - 2, SEED, PASS, strlen(PASS), &k), OTP_OK);
 	otp_key_to_words(&k, words);
-	assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_OK);
-	assert_int_equal(otp_login_finish(&p, &L, words), OTP_OK);
+	assert_int_equal(otp_login_begin(&p, "alice", &L), OTP_LOGIN_OK);
+	assert_int_equal(otp_login_finish(&p, &L, words), OTP_LOGIN_OK);
 }
 
 /* ---- hostile database files ---------------------------------------------------- */
@@ -472,7 +475,8 @@ static void test_hostile_db(void **state)
 	enrol(good);
 	signal(SIGALRM, on_alarm);
 	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
-		enum otp_err got_get, got_begin;
+		enum otp_err got_get;
+		enum otp_login_res got_begin;
 
 		if (hostile[i].root_only && geteuid() != 0) {
 			print_message("# skipped (needs root): %s\n", hostile[i].why);
@@ -534,10 +538,10 @@ static void test_hostile_db(void **state)
 		got_get = otp_db_get(db, "alice", 1000, &rec);
 		got_begin = otp_login_begin(&p, "alice", &L);
 		alarm(0);
-		if (got_get != hostile[i].want || got_begin != hostile[i].want)
+		if (got_get != hostile[i].want || L.why != hostile[i].want)
 			fail_msg("%s: get %s, login %s; want %s", hostile[i].why, otp_strerror(got_get),
-			         otp_strerror(got_begin), otp_strerror(hostile[i].want));
-		if (got_begin == OTP_OK)
+			         otp_strerror(L.why), otp_strerror(hostile[i].want));
+		if (got_begin != OTP_LOGIN_UNAVAIL)
 			fail_msg("%s: a login began", hostile[i].why);
 		chmod(dir, 0700);
 	}

@@ -1,4 +1,4 @@
-/* keydb.c - the GDBM key store: record format, lock, journalled durable update, recovery. */
+/* store_gdbm.c - the local store: one GDBM file, its lock, journalled durable updates, recovery (otpkeys(5)). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,66 +15,7 @@
 
 #include "otp.h"
 #include "internal.h"
-
-/*
- * Formats are described byte by byte in otpkeys(5); keep the two in step.
- *
- * Record v1 (OTP_REC_V1_SIZE bytes, little-endian):
- */
-#define REC_MAGIC          "OTPK"
-#define REC_MAGIC_LEN      4
-#define REC_OFF_VERSION    4    /* u16 */
-#define REC_OFF_ALG        6    /* u8 */
-#define REC_OFF_SEEDLEN    7    /* u8 */
-#define REC_OFF_FLAGS      8    /* u32 */
-#define REC_OFF_SEQ        12   /* u32 */
-#define REC_OFF_SEED       16   /* 16 bytes, NUL padded */
-#define REC_OFF_LAST       32   /* 8 bytes */
-#define REC_OFF_FAILURES   40   /* u32 */
-#define REC_OFF_RESERVED0  44   /* u32, zero */
-#define REC_OFF_CREATED    48   /* i64 */
-#define REC_OFF_LAST_OK    56
-#define REC_OFF_LAST_FAIL  64
-#define REC_OFF_LOCKED     72
-#define REC_OFF_PENDING    80
-#define REC_OFF_PENDING_ID 88   /* u64 */
-#define REC_OFF_RESERVED   96   /* 24 bytes, zero */
-#define REC_OFF_CHECK      120  /* first 8 bytes of SHA-256 over bytes 0..119 */
-#define CHECK_LEN          8
-#define REC_V1             1
-/*
- * Record v2 (OTP_REC_V2_SIZE bytes): the v1 fields at offsets 0..95, then
- * the APOP shared secret, the token area, reserved bytes and the check.
- */
-#define REC_V2             2
-#define REC2_OFF_APOP_LEN  96   /* u8, 0 = no APOP secret */
-#define REC2_OFF_APOP      97   /* OTP_APOP_SECRET_MAX bytes, NUL padded */
-#define REC2_OFF_TOKEN     160  /* REC2_TOKEN_LEN bytes, zero until HOTP/TOTP define it */
-#define REC2_TOKEN_LEN     80
-#define REC2_OFF_RESERVED  240  /* 8 bytes, zero */
-#define REC2_OFF_CHECK     248  /* first 8 bytes of SHA-256 over bytes 0..247 */
-#define REC_FLAGS_V2       OTP_REC_DISABLED
-/*
- * Record v3 (OTP_REC_V3_SIZE bytes): v2's bytes 0..159, then a token
- * area that replaces v2's (which v2 keeps all zero), reserved bytes and
- * the check.  Flag OTP_REC_NO_KEY (v3 only) says there is no RFC 2289
- * key: its fields (alg, seq, seed, last) are then all zero.
- */
-#define REC_V3             3
-#define REC3_OFF_TYPE      160  /* u8: 1 HOTP, 2 TOTP */
-#define REC3_OFF_HMAC      161  /* u8: 1 SHA1, 2 SHA256, 3 SHA512 */
-#define REC3_OFF_DIGITS    162  /* u8: 6..8 */
-#define REC3_OFF_STEP      163  /* u8: TOTP 30 or 60; HOTP 0 */
-#define REC3_OFF_SECLEN    164  /* u8: 10..64 */
-#define REC3_OFF_DRIFT     165  /* i8: TOTP drift of the last accepted step */
-#define REC3_OFF_NSCRATCH  166  /* u8: 0..10 scratch slots */
-#define REC3_OFF_RES1      167  /* u8, zero */
-#define REC3_OFF_COUNTER   168  /* u64: HOTP next counter / TOTP last accepted step */
-#define REC3_OFF_SECRET    176  /* 64 bytes, zero padded */
-#define REC3_OFF_SCRATCH   240  /* 10 x u32, unused slots zero */
-#define REC3_OFF_RESERVED  280  /* 96 bytes, zero */
-#define REC3_OFF_CHECK     376  /* first 8 bytes of SHA-256 over bytes 0..375 */
-#define REC_FLAGS_KNOWN    (OTP_REC_DISABLED | OTP_REC_NO_KEY)
+#include "store.h"
 
 /* Journal entry: magic, u16 op, u16 key length, u32 value length, key, value, check. */
 #define JNL_MAGIC          "OTPJRNL1"
@@ -84,13 +25,16 @@
 #define JNL_OP_DELETE      2
 #define JNL_KEY_MAX        255
 #define JNL_VAL_MAX        4096
-#define JNL_MAX            (JNL_HDR_LEN + JNL_KEY_MAX + JNL_VAL_MAX + CHECK_LEN)
+#define JNL_MAX            (JNL_HDR_LEN + JNL_KEY_MAX + JNL_VAL_MAX + OTP_CHECK_LEN)
 
-/* Reserved entries: keys starting with a space, which no user name has. */
-#define HOST_SECRET_KEY    " host-secret"
-#define HOST_SECRET_MAGIC  "OTPHSEC1"
-#define HOST_SECRET_LEN    32
-#define HOST_SECRET_VLEN   (8 + HOST_SECRET_LEN + CHECK_LEN)
+/*
+ * Reserved entries: keys starting with a space, which no user name has.
+ * " NAME" holds the store-wide value NAME (" host-secret", " profile"),
+ * " m:USER" a user's outstanding challenges, " sync" nothing of meaning:
+ * it is rewritten when a transaction must cost a durable write.
+ */
+#define MARKS_PREFIX       " m:"
+#define SYNC_KEY           " sync"
 
 /* Lock polling: short sleeps with jitter, so waiters do not march in step. */
 #define LOCK_SLEEP_MIN_MS  2
@@ -111,356 +55,7 @@ struct db {
 	struct timespec deadline;
 };
 
-/* ---- little-endian fields ------------------------------------------------ */
-
-static void put_u16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint16_t get_u16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | (unsigned)p[1] << 8);
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	uint32_t v = 0;
-
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static bool all_zero(const unsigned char *p, size_t n)
-{
-	unsigned char acc = 0;
-
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
-/* The first CHECK_LEN bytes of SHA-256(p[0..n-1]). */
-static enum otp_err check_sum(const void *p, size_t n, unsigned char out[CHECK_LEN])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	enum otp_err rc = OTP_ERR_CRYPTO;
-
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= CHECK_LEN) {
-		memcpy(out, md, CHECK_LEN);
-		rc = OTP_OK;
-	}
-	otp_wipe(md, sizeof(md));
-	return rc;
-}
-
-/* Constant time, like every comparison here that involves record bytes. */
-static bool check_ok(const void *p, size_t n, const unsigned char *want)
-{
-	unsigned char got[CHECK_LEN];
-	bool ok;
-
-	ok = check_sum(p, n, got) == OTP_OK && CRYPTO_memcmp(got, want, CHECK_LEN) == 0;
-	otp_wipe(got, sizeof(got));
-	return ok;
-}
-
-/* ---- records ------------------------------------------------------------- */
-
-static bool alg_known(enum otp_alg alg)
-{
-	return otp_alg_name(alg) != NULL;
-}
-
-/* An APOP secret as stored: 1..OTP_APOP_SECRET_MAX printable ASCII bytes. */
-static bool apop_secret_ok(const char *s, size_t n)
-{
-	if (n < 1 || n > OTP_APOP_SECRET_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
-			return false;
-	return true;
-}
-
-/* Encodes t into the v3 token area at r (zeroed by the caller). */
-static enum otp_err token_encode(const struct otp_token *t, unsigned char *r)
-{
-	enum otp_err rc;
-
-	if ((rc = otp_token_check(t)) != OTP_OK)
-		return rc;
-	r[REC3_OFF_TYPE] = (unsigned char)t->type;
-	r[REC3_OFF_HMAC] = (unsigned char)t->hmac;
-	r[REC3_OFF_DIGITS] = (unsigned char)t->digits;
-	r[REC3_OFF_STEP] = (unsigned char)t->step;
-	r[REC3_OFF_SECLEN] = (unsigned char)t->secret_len;
-	r[REC3_OFF_DRIFT] = (unsigned char)(int8_t)t->drift;
-	r[REC3_OFF_NSCRATCH] = (unsigned char)t->nscratch;
-	put_u64(r + REC3_OFF_COUNTER, t->counter);
-	memcpy(r + REC3_OFF_SECRET, t->secret, t->secret_len);
-	for (unsigned i = 0; i < t->nscratch; i++)
-		put_u32(r + REC3_OFF_SCRATCH + 4 * i, t->scratch[i]);
-	return OTP_OK;
-}
-
-/* Decodes the v3 token area at r into *t; false when it is not well formed. */
-static bool token_decode(const unsigned char *r, struct otp_token *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->type = (enum otp_tok_type)r[REC3_OFF_TYPE];
-	t->hmac = (enum otp_hmac)r[REC3_OFF_HMAC];
-	t->digits = r[REC3_OFF_DIGITS];
-	t->step = r[REC3_OFF_STEP];
-	t->secret_len = r[REC3_OFF_SECLEN];
-	t->drift = (int8_t)r[REC3_OFF_DRIFT];
-	t->nscratch = r[REC3_OFF_NSCRATCH];
-	t->counter = get_u64(r + REC3_OFF_COUNTER);
-	if (r[REC3_OFF_RES1] != 0 || otp_token_check(t) != OTP_OK ||
-	    !all_zero(r + REC3_OFF_SECRET + t->secret_len, OTP_TOK_SECRET_MAX - t->secret_len) ||
-	    !all_zero(r + REC3_OFF_SCRATCH + 4 * t->nscratch, 4 * (OTP_SCRATCH_MAX - t->nscratch)))
-		return false;
-	memcpy(t->secret, r + REC3_OFF_SECRET, t->secret_len);
-	for (unsigned i = 0; i < t->nscratch; i++)
-		t->scratch[i] = get_u32(r + REC3_OFF_SCRATCH + 4 * i);
-	return otp_token_check(t) == OTP_OK;
-}
-
-/*
- * Encodes rec into buf (at least the size of the version written): as
- * format v2 when it has no token, else as v3 (the oldest format that holds
- * it, so that older programs keep reading records without tokens); the
- * seed is stored lower-cased.  Sets *len.  Returns OTP_ERR_ALG, _SEQ,
- * _SEED_*, _TOKEN, _INVALID (unknown flags, negative times, a malformed
- * APOP secret, OTP_REC_NO_KEY without a token) or _BUFFER without writing
- * a partial record.  The caller owns and must wipe buf.
- */
-enum otp_err otp_record_encode(const struct otp_record *rec, unsigned char *buf, size_t size,
-                               size_t *len)
-{
-	unsigned char r[OTP_REC_MAX_SIZE];
-	size_t seedlen, apoplen, want;
-	bool has_tok, nokey;
-	enum otp_err rc;
-
-	if (rec == NULL || buf == NULL || len == NULL)
-		return OTP_ERR_INVALID;
-	has_tok = rec->tok.type != OTP_TOK_NONE;
-	nokey = (rec->flags & OTP_REC_NO_KEY) != 0;
-	want = has_tok ? OTP_REC_V3_SIZE : OTP_REC_V2_SIZE;
-	if (size < want)
-		return OTP_ERR_BUFFER;
-	if (nokey && !has_tok)
-		return OTP_ERR_INVALID;
-	if (!nokey) {
-		if (!alg_known(rec->alg))
-			return OTP_ERR_ALG;
-		if (rec->seq > OTP_SEQ_MAX)
-			return OTP_ERR_SEQ;
-		if (memchr(rec->seed, '\0', sizeof(rec->seed)) == NULL)
-			return OTP_ERR_SEED_LEN;
-		if ((rc = otp_seed_check(rec->seed)) != OTP_OK)
-			return rc;
-	}
-	if ((rec->flags & ~REC_FLAGS_KNOWN) != 0 || rec->created < 0 || rec->last_success < 0 ||
-	    rec->last_failure < 0 || rec->locked_until < 0 || rec->pending_until < 0)
-		return OTP_ERR_INVALID;
-	apoplen = strnlen(rec->apop_secret, sizeof(rec->apop_secret));
-	if (apoplen == sizeof(rec->apop_secret) ||
-	    (apoplen > 0 && !apop_secret_ok(rec->apop_secret, apoplen)))
-		return OTP_ERR_INVALID;
-
-	memset(r, 0, sizeof(r));
-	memcpy(r, REC_MAGIC, REC_MAGIC_LEN);
-	put_u16(r + REC_OFF_VERSION, has_tok ? REC_V3 : REC_V2);
-	put_u32(r + REC_OFF_FLAGS, rec->flags);
-	if (!nokey) {
-		r[REC_OFF_ALG] = (unsigned char)rec->alg;
-		seedlen = strlen(rec->seed);
-		r[REC_OFF_SEEDLEN] = (unsigned char)seedlen;
-		put_u32(r + REC_OFF_SEQ, rec->seq);
-		for (size_t i = 0; i < seedlen; i++)
-			r[REC_OFF_SEED + i] = (unsigned char)otp_tolower((unsigned char)rec->seed[i]);
-		memcpy(r + REC_OFF_LAST, rec->last.b, OTP_KEY_LEN);
-	}
-	put_u32(r + REC_OFF_FAILURES, rec->failures);
-	put_u64(r + REC_OFF_CREATED, (uint64_t)rec->created);
-	put_u64(r + REC_OFF_LAST_OK, (uint64_t)rec->last_success);
-	put_u64(r + REC_OFF_LAST_FAIL, (uint64_t)rec->last_failure);
-	put_u64(r + REC_OFF_LOCKED, (uint64_t)rec->locked_until);
-	put_u64(r + REC_OFF_PENDING, (uint64_t)rec->pending_until);
-	put_u64(r + REC_OFF_PENDING_ID, rec->pending_id);
-	r[REC2_OFF_APOP_LEN] = (unsigned char)apoplen;
-	memcpy(r + REC2_OFF_APOP, rec->apop_secret, apoplen);
-	if (has_tok) {
-		if ((rc = token_encode(&rec->tok, r)) == OTP_OK)
-			rc = check_sum(r, REC3_OFF_CHECK, r + REC3_OFF_CHECK);
-	} else {
-		rc = check_sum(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK);
-	}
-	if (rc == OTP_OK) {
-		memcpy(buf, r, want);
-		*len = want;
-	}
-	otp_wipe(r, sizeof(r));
-	return rc;
-}
-
-static bool time_ok(const unsigned char *p)
-{
-	return get_u64(p) <= (uint64_t)INT64_MAX;
-}
-
-/*
- * Decodes len bytes of hostile input into *rec: a v1 record
- * (OTP_REC_V1_SIZE bytes), a v2 one (OTP_REC_V2_SIZE) or a v3 one
- * (OTP_REC_V3_SIZE).  OTP_ERR_DB_VERSION for a record of another format
- * version, OTP_ERR_DB_CORRUPT for anything else that is not well formed;
- * *rec is zeroed on failure and must be wiped by the caller on success (it
- * may hold an APOP secret and a token secret).
- */
-enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec)
-{
-	const unsigned char *r = buf;
-	size_t seedlen, apoplen = 0;
-	unsigned version;
-	uint32_t flags;
-	bool nokey = false;
-	enum otp_err rc = OTP_ERR_DB_CORRUPT;
-
-	if (rec == NULL)
-		return OTP_ERR_INVALID;
-	memset(rec, 0, sizeof(*rec));
-	if (buf == NULL || len < REC_OFF_VERSION + 2 || memcmp(r, REC_MAGIC, REC_MAGIC_LEN) != 0)
-		goto out;
-	version = get_u16(r + REC_OFF_VERSION);
-	if (version != REC_V1 && version != REC_V2 && version != REC_V3) {
-		rc = OTP_ERR_DB_VERSION;
-		goto out;
-	}
-	/* Only looked at once the length below is known to be right. */
-	flags = len >= REC_OFF_FLAGS + 4 ? get_u32(r + REC_OFF_FLAGS) : 0;
-	if (version == REC_V1) {
-		if (len != OTP_REC_V1_SIZE || !check_ok(r, REC_OFF_CHECK, r + REC_OFF_CHECK) ||
-		    !all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED) ||
-		    (flags & ~REC_FLAGS_V2) != 0)
-			goto out;
-	} else {
-		if (version == REC_V2) {
-			if (len != OTP_REC_V2_SIZE || !check_ok(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK) ||
-			    (flags & ~REC_FLAGS_V2) != 0 ||
-			    !all_zero(r + REC2_OFF_TOKEN, REC2_TOKEN_LEN) ||
-			    !all_zero(r + REC2_OFF_RESERVED, REC2_OFF_CHECK - REC2_OFF_RESERVED))
-				goto out;
-		} else {
-			if (len != OTP_REC_V3_SIZE || !check_ok(r, REC3_OFF_CHECK, r + REC3_OFF_CHECK) ||
-			    (flags & ~REC_FLAGS_KNOWN) != 0 ||
-			    !all_zero(r + REC3_OFF_RESERVED, REC3_OFF_CHECK - REC3_OFF_RESERVED) ||
-			    !token_decode(r, &rec->tok))
-				goto out;
-			nokey = (flags & OTP_REC_NO_KEY) != 0;
-		}
-		apoplen = r[REC2_OFF_APOP_LEN];
-		if (apoplen > OTP_APOP_SECRET_MAX ||
-		    (apoplen > 0 && !apop_secret_ok((const char *)r + REC2_OFF_APOP, apoplen)) ||
-		    !all_zero(r + REC2_OFF_APOP + apoplen, OTP_APOP_SECRET_MAX - apoplen))
-			goto out;
-	}
-	seedlen = r[REC_OFF_SEEDLEN];
-	if (get_u32(r + REC_OFF_RESERVED0) != 0)
-		goto out;
-	if (nokey) {
-		/* No RFC 2289 key: its fields are all zero. */
-		if (r[REC_OFF_ALG] != 0 || seedlen != 0 || get_u32(r + REC_OFF_SEQ) != 0 ||
-		    !all_zero(r + REC_OFF_SEED, OTP_SEED_MAX) || !all_zero(r + REC_OFF_LAST, OTP_KEY_LEN))
-			goto out;
-	} else {
-		if (!alg_known((enum otp_alg)r[REC_OFF_ALG]) ||
-		    get_u32(r + REC_OFF_SEQ) > OTP_SEQ_MAX ||
-		    seedlen < OTP_SEED_MIN || seedlen > OTP_SEED_MAX ||
-		    !all_zero(r + REC_OFF_SEED + seedlen, OTP_SEED_MAX - seedlen))
-			goto out;
-		memcpy(rec->seed, r + REC_OFF_SEED, seedlen);
-		rec->seed[seedlen] = '\0';
-		/* strlen must be seedlen too: no NUL inside, and lower case only. */
-		if (strlen(rec->seed) != seedlen || otp_seed_check(rec->seed) != OTP_OK)
-			goto out;
-		for (size_t i = 0; i < seedlen; i++)
-			if (rec->seed[i] != otp_tolower((unsigned char)rec->seed[i]))
-				goto out;
-	}
-	for (int off = REC_OFF_CREATED; off <= REC_OFF_PENDING; off += 8)
-		if (!time_ok(r + off))
-			goto out;
-
-	rec->version = version;
-	rec->flags = flags;
-	rec->alg = (enum otp_alg)r[REC_OFF_ALG];
-	rec->seq = get_u32(r + REC_OFF_SEQ);
-	memcpy(rec->last.b, r + REC_OFF_LAST, OTP_KEY_LEN);
-	rec->failures = get_u32(r + REC_OFF_FAILURES);
-	rec->created = (int64_t)get_u64(r + REC_OFF_CREATED);
-	rec->last_success = (int64_t)get_u64(r + REC_OFF_LAST_OK);
-	rec->last_failure = (int64_t)get_u64(r + REC_OFF_LAST_FAIL);
-	rec->locked_until = (int64_t)get_u64(r + REC_OFF_LOCKED);
-	rec->pending_until = (int64_t)get_u64(r + REC_OFF_PENDING);
-	rec->pending_id = get_u64(r + REC_OFF_PENDING_ID);
-	memcpy(rec->apop_secret, r + REC2_OFF_APOP, apoplen);
-	rec->apop_secret[apoplen] = '\0';
-	rc = OTP_OK;
-out:
-	if (rc != OTP_OK)
-		otp_wipe(rec, sizeof(*rec));
-	return rc;
-}
-
 /* ---- user names and paths ------------------------------------------------ */
-
-/* Returns OTP_OK for a well-formed user name, else OTP_ERR_USER. */
-enum otp_err otp_user_check(const char *user)
-{
-	size_t n;
-
-	if (user == NULL || user[0] == '-')
-		return OTP_ERR_USER;
-	for (n = 0; user[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)user[n];
-
-		if (n >= OTP_USER_MAX || c < 0x21 || c > 0x7e || c == ':' || c == '/')
-			return OTP_ERR_USER;
-	}
-	return n == 0 ? OTP_ERR_USER : OTP_OK;
-}
-
-/* Returns path, or the compiled-in default when path is NULL; never NULL. */
-const char *otp_db_path(const char *path)
-{
-	return path != NULL ? path : OTP_DEFAULT_DB;
-}
 
 static enum otp_err make_paths(struct db *db, const char *path)
 {
@@ -801,17 +396,17 @@ static enum otp_err journal_replay(struct db *db)
 		rc = OTP_ERR_DB_IO;
 		goto out;
 	}
-	if ((size_t)got != n || n < JNL_HDR_LEN + CHECK_LEN ||
+	if ((size_t)got != n || n < JNL_HDR_LEN + OTP_CHECK_LEN ||
 	    memcmp(j, JNL_MAGIC, JNL_MAGIC_LEN) != 0)
 		goto discard;
-	op = get_u16(j + 8);
-	keylen = get_u16(j + 10);
-	vallen = get_u32(j + 12);
+	op = otp_get_u16(j + 8);
+	keylen = otp_get_u16(j + 10);
+	vallen = otp_get_u32(j + 12);
 	if ((op != JNL_OP_STORE && op != JNL_OP_DELETE) || keylen == 0 ||
 	    keylen > JNL_KEY_MAX || vallen > JNL_VAL_MAX ||
 	    (op == JNL_OP_DELETE && vallen != 0) ||
-	    n != JNL_HDR_LEN + keylen + vallen + CHECK_LEN ||
-	    !check_ok(j, n - CHECK_LEN, j + n - CHECK_LEN))
+	    n != JNL_HDR_LEN + keylen + vallen + OTP_CHECK_LEN ||
+	    !otp_check_ok(j, n - OTP_CHECK_LEN, j + n - OTP_CHECK_LEN))
 		goto discard;
 	rc = apply(db, (int)op, (const char *)j + JNL_HDR_LEN, keylen,
 	           j + JNL_HDR_LEN + keylen, vallen);
@@ -841,19 +436,19 @@ static enum otp_err commit(struct db *db, int op, const char *key, size_t keylen
                            const unsigned char *val, size_t vallen)
 {
 	unsigned char j[JNL_MAX];
-	size_t n = JNL_HDR_LEN + keylen + vallen + CHECK_LEN;
+	size_t n = JNL_HDR_LEN + keylen + vallen + OTP_CHECK_LEN;
 	enum otp_err rc;
 
 	if (keylen == 0 || keylen > JNL_KEY_MAX || vallen > JNL_VAL_MAX)
 		return OTP_ERR_INVALID;
 	memcpy(j, JNL_MAGIC, JNL_MAGIC_LEN);
-	put_u16(j + 8, (uint16_t)op);
-	put_u16(j + 10, (uint16_t)keylen);
-	put_u32(j + 12, (uint32_t)vallen);
+	otp_put_u16(j + 8, (uint16_t)op);
+	otp_put_u16(j + 10, (uint16_t)keylen);
+	otp_put_u32(j + 12, (uint32_t)vallen);
 	memcpy(j + JNL_HDR_LEN, key, keylen);
 	if (vallen > 0)
 		memcpy(j + JNL_HDR_LEN + keylen, val, vallen);
-	if ((rc = check_sum(j, n - CHECK_LEN, j + n - CHECK_LEN)) != OTP_OK)
+	if ((rc = otp_check_sum(j, n - OTP_CHECK_LEN, j + n - OTP_CHECK_LEN)) != OTP_OK)
 		goto out;
 	if (pwrite(db->jfd, j, n, 0) != (ssize_t)n || ftruncate(db->jfd, (off_t)n) != 0 ||
 	    fdatasync(db->jfd) != 0) {
@@ -933,7 +528,7 @@ static enum otp_err db_open(struct db *db, const char *path, bool write, bool cr
 		db->deadline.tv_nsec -= 1000000000L;
 	}
 	create = create && write;
-	if ((rc = make_paths(db, otp_db_path(path))) != OTP_OK)
+	if ((rc = make_paths(db, path)) != OTP_OK)
 		goto out;
 	if ((rc = check_dir(db, create)) != OTP_OK)
 		goto out;
@@ -1029,45 +624,90 @@ static bool needs_repair(const struct db *db, enum otp_err rc)
 	return rc == OTP_ERR_DB_CORRUPT && db->dbf != NULL && gdbm_needs_recovery(db->dbf);
 }
 
-/* ---- entry points ---------------------------------------------------------- */
+/* ---- the store interface ------------------------------------------------------ */
 
-/*
- * Returns OTP_OK once the callback's change (if any) is on disk; otherwise
- * the callback's error, or the store's.  An update that fails after its
- * journal entry was written may still take effect at the next open, but
- * never half-way.  rec handed to fn is wiped here afterwards.
- */
-enum otp_err otp_db_update(const char *path, const char *user, bool create,
-                           unsigned lock_ms, otp_db_update_fn fn, void *arg)
+struct gdbm_store {
+	struct otp_store base;
+	char path[PATH_MAX];
+	bool create;
+};
+
+static struct gdbm_store *gs(struct otp_store *s)
 {
+	return (struct gdbm_store *)(void *)s;
+}
+
+/* The reserved key for user's marks, or for a store-wide value; false if it does not fit. */
+static bool reserved_key(const char *prefix, const char *name, char *key, size_t size)
+{
+	int n = snprintf(key, size, "%s%s", prefix, name);
+
+	return n > 0 && (size_t)n < size && (size_t)n <= JNL_KEY_MAX;
+}
+
+static enum otp_err read_marks(struct db *db, const char *user, struct otp_marks *m)
+{
+	unsigned char buf[OTP_MARKS_BUFSZ + 1];
+	char key[OTP_USER_MAX + 8];
+	size_t len = 0;
+	bool found = false;
+	enum otp_err rc;
+
+	memset(m, 0, sizeof(*m));
+	if (!reserved_key(MARKS_PREFIX, user, key, sizeof(key)))
+		return OTP_ERR_INVALID;
+	rc = fetch(db, key, strlen(key), buf, sizeof(buf), &len, &found);
+	if (rc == OTP_OK && found)
+		otp_marks_decode(buf, len, m);
+	return rc;
+}
+
+static enum otp_err write_marks(struct db *db, const char *user, const struct otp_marks *m)
+{
+	unsigned char buf[OTP_MARKS_BUFSZ];
+	char key[OTP_USER_MAX + 8];
+	size_t len;
+
+	if (!reserved_key(MARKS_PREFIX, user, key, sizeof(key)))
+		return OTP_ERR_INVALID;
+	if (m->n == 0)
+		return commit(db, JNL_OP_DELETE, key, strlen(key), NULL, 0);
+	if ((len = otp_marks_encode(m, buf)) == 0)
+		return OTP_ERR_CRYPTO;
+	return commit(db, JNL_OP_STORE, key, strlen(key), buf, len);
+}
+
+static enum otp_err g_txn(struct otp_store *s, const char *user, unsigned flags,
+                          otp_txn_fn fn, void *arg)
+{
+	struct otp_txn t;
 	struct db db;
-	struct otp_record rec;
 	unsigned char buf[OTP_REC_MAX_SIZE];
 	size_t len = 0;
-	bool exists = false;
+	bool wrote = false;
 	enum otp_db_action act;
 	enum otp_err cberr = OTP_OK;
 	enum otp_err rc;
 
 	db_init(&db);
-	memset(&rec, 0, sizeof(rec));
+	memset(&t, 0, sizeof(t));
 	memset(buf, 0, sizeof(buf));
-	if (fn == NULL) {
-		rc = OTP_ERR_INVALID;
-		goto out;
-	}
+	t.user = user;
 	if ((rc = otp_user_check(user)) != OTP_OK)
 		goto out;
-	if ((rc = db_open(&db, path, true, create, lock_ms)) != OTP_OK)
+	rc = db_open(&db, gs(s)->path, true, gs(s)->create || (flags & OTP_TXN_CREATE), s->lock_ms);
+	if (rc != OTP_OK)
 		goto out;
-	rc = read_record(&db, user, &rec, &exists);
+	rc = read_record(&db, user, &t.rec, &t.exists);
 	if (needs_repair(&db, rc) && (rc = recover(&db)) == OTP_OK &&
 	    (rc = journal_replay(&db)) == OTP_OK)
-		rc = read_record(&db, user, &rec, &exists);
+		rc = read_record(&db, user, &t.rec, &t.exists);
+	if (rc == OTP_OK && (flags & OTP_TXN_MARKS))
+		rc = read_marks(&db, user, &t.marks);
 	if (rc != OTP_OK)
 		goto out;
 
-	act = fn(user, &rec, exists, arg, &cberr);
+	act = fn(&t, arg, &cberr);
 	if (cberr != OTP_OK) {
 		rc = cberr;
 		goto out;
@@ -1076,42 +716,48 @@ enum otp_err otp_db_update(const char *path, const char *user, bool create,
 	case OTP_DB_KEEP:
 		break;
 	case OTP_DB_STORE:
-		if ((rc = otp_record_encode(&rec, buf, sizeof(buf), &len)) == OTP_OK)
+		if ((rc = otp_record_encode(&t.rec, buf, sizeof(buf), &len)) == OTP_OK)
 			rc = commit(&db, JNL_OP_STORE, user, strlen(user), buf, len);
+		wrote = true;
 		break;
 	case OTP_DB_DELETE:
-		if (exists)
+		if (t.exists)
 			rc = commit(&db, JNL_OP_DELETE, user, strlen(user), NULL, 0);
+		wrote = t.exists;
 		break;
 	default:
 		rc = OTP_ERR_INVALID;
 		break;
 	}
+	if (rc == OTP_OK && (flags & OTP_TXN_MARKS) && t.marks_changed)
+		rc = write_marks(&db, user, &t.marks);
+	if (rc == OTP_OK && t.sync && !wrote) {
+		static const unsigned char nothing[8] = "OTPSYNC1";
+
+		rc = commit(&db, JNL_OP_STORE, SYNC_KEY, strlen(SYNC_KEY), nothing, sizeof(nothing));
+	}
 out:
 	db_close(&db);
-	otp_wipe(&rec, sizeof(rec));
+	otp_wipe(&t, sizeof(t));
 	otp_wipe(buf, sizeof(buf));
 	return rc;
 }
 
-/* Returns OTP_OK with *rec filled, OTP_ERR_NOUSER, or an error (*rec zeroed). */
-enum otp_err otp_db_get(const char *path, const char *user, unsigned lock_ms,
-                        struct otp_record *rec)
+static enum otp_err g_get(struct otp_store *s, const char *user, struct otp_record *rec)
 {
+	const char *path = gs(s)->path;
 	struct db db;
 	bool exists = false;
 	enum otp_err rc;
 
 	db_init(&db);
-	if (rec == NULL)
-		return OTP_ERR_INVALID;
 	memset(rec, 0, sizeof(*rec));
 	if ((rc = otp_user_check(user)) != OTP_OK)
 		goto out;
-	if ((rc = db_open(&db, path, false, false, lock_ms)) != OTP_OK)
+	if ((rc = db_open(&db, path, false, false, s->lock_ms)) != OTP_OK)
 		goto out;
 	rc = read_record(&db, user, rec, &exists);
-	if (needs_repair(&db, rc) && (rc = reopen_for_repair(&db, path, lock_ms)) == OTP_OK)
+	if (needs_repair(&db, rc) && (rc = reopen_for_repair(&db, path, s->lock_ms)) == OTP_OK)
 		rc = read_record(&db, user, rec, &exists);
 	if (rc == OTP_OK && !exists)
 		rc = OTP_ERR_NOUSER;
@@ -1187,15 +833,15 @@ next:
  * made again if fn has not yet been called; otherwise OTP_ERR_DB_CORRUPT.
  * Each record handed to fn is wiped afterwards.
  */
-enum otp_err otp_db_foreach(const char *path, unsigned lock_ms, otp_db_each_fn fn, void *arg)
+static enum otp_err g_foreach(struct otp_store *s, otp_db_each_fn fn, void *arg)
 {
+	const char *path = gs(s)->path;
+	unsigned lock_ms = s->lock_ms;
 	struct db db;
 	unsigned visited = 0;
 	enum otp_err rc, bad = OTP_OK;
 
 	db_init(&db);
-	if (fn == NULL)
-		return OTP_ERR_INVALID;
 	if ((rc = db_open(&db, path, false, false, lock_ms)) != OTP_OK)
 		goto out;
 	rc = walk(&db, fn, arg, &visited, &bad);
@@ -1212,84 +858,90 @@ out:
 	return rc;
 }
 
-static enum otp_err read_secret(struct db *db, unsigned char out[HOST_SECRET_LEN], bool *found)
-{
-	unsigned char v[HOST_SECRET_VLEN + 1];
-	size_t len = 0;
-	enum otp_err rc;
 
-	rc = fetch(db, HOST_SECRET_KEY, strlen(HOST_SECRET_KEY), v, sizeof(v), &len, found);
-	if (rc == OTP_OK && *found) {
-		if (len != HOST_SECRET_VLEN || memcmp(v, HOST_SECRET_MAGIC, 8) != 0 ||
-		    !check_ok(v, HOST_SECRET_VLEN - CHECK_LEN, v + HOST_SECRET_VLEN - CHECK_LEN))
-			rc = OTP_ERR_DB_CORRUPT;
-		else
-			memcpy(out, v + 8, HOST_SECRET_LEN);
-	}
-	otp_wipe(v, sizeof(v));
-	return rc;
-}
-
-/*
- * The host secret into out (the caller wipes it), made and stored under the
- * exclusive lock the first time.  With rewrite, the exclusive lock is taken
- * at once and the secret is always stored again through the journal.
- */
-static enum otp_err host_secret(const char *path, unsigned lock_ms, unsigned char out[32],
-                                bool rewrite)
+static enum otp_err g_meta_get(struct otp_store *s, const char *name, unsigned char *buf,
+                               size_t size, size_t *len)
 {
+	char key[64];
 	struct db db;
-	unsigned char v[HOST_SECRET_VLEN];
 	bool found = false;
 	enum otp_err rc;
 
 	db_init(&db);
-	memset(v, 0, sizeof(v));
-	if (out == NULL)
+	*len = 0;
+	if (!reserved_key(" ", name, key, sizeof(key)))
 		return OTP_ERR_INVALID;
-	if (!rewrite) {
-		if ((rc = db_open(&db, path, false, false, lock_ms)) != OTP_OK)
-			goto out;
-		if ((rc = read_secret(&db, out, &found)) != OTP_OK || found)
-			goto out;
-		db_close(&db);
-	}
-
-	/* Someone may have made it between our two locks: look again. */
-	if ((rc = db_open(&db, path, true, false, lock_ms)) != OTP_OK)
-		goto out;
-	if ((rc = read_secret(&db, out, &found)) != OTP_OK || (found && !rewrite))
-		goto out;
-	memcpy(v, HOST_SECRET_MAGIC, 8);
-	if (found)
-		memcpy(v + 8, out, HOST_SECRET_LEN);
-	else if ((rc = otp_random_bytes(v + 8, HOST_SECRET_LEN)) != OTP_OK)
-		goto out;
-	if ((rc = check_sum(v, HOST_SECRET_VLEN - CHECK_LEN, v + HOST_SECRET_VLEN - CHECK_LEN)) != OTP_OK)
-		goto out;
-	rc = commit(&db, JNL_OP_STORE, HOST_SECRET_KEY, strlen(HOST_SECRET_KEY), v, sizeof(v));
-	if (rc == OTP_OK)
-		memcpy(out, v + 8, HOST_SECRET_LEN);
-out:
+	if ((rc = db_open(&db, gs(s)->path, false, false, s->lock_ms)) == OTP_OK)
+		rc = fetch(&db, key, strlen(key), buf, size, len, &found);
 	db_close(&db);
-	otp_wipe(v, sizeof(v));
-	if (rc != OTP_OK)
-		otp_wipe(out, HOST_SECRET_LEN);
+	if (rc == OTP_OK && !found)
+		rc = OTP_ERR_NOUSER;
 	return rc;
 }
 
-/* Returns OTP_OK with the host secret in out (the caller wipes it).  The database must exist. */
-enum otp_err otp_db_host_secret(const char *path, unsigned lock_ms, unsigned char out[32])
+static enum otp_err g_meta_put(struct otp_store *s, const char *name, const unsigned char *val,
+                               size_t len, bool create_only)
 {
-	return host_secret(path, lock_ms, out, false);
+	unsigned char old[16];
+	char key[64];
+	struct db db;
+	size_t olen = 0;
+	bool found = false;
+	enum otp_err rc;
+
+	db_init(&db);
+	if (!reserved_key(" ", name, key, sizeof(key)) || len > JNL_VAL_MAX)
+		return OTP_ERR_INVALID;
+	if ((rc = db_open(&db, gs(s)->path, true, gs(s)->create, s->lock_ms)) != OTP_OK)
+		goto out;
+	if (create_only) {
+		rc = fetch(&db, key, strlen(key), old, sizeof(old), &olen, &found);
+		otp_wipe(old, sizeof(old));
+		if (rc == OTP_OK && found)
+			rc = OTP_ERR_EXISTS;
+		if (rc != OTP_OK)
+			goto out;
+	}
+	rc = commit(&db, JNL_OP_STORE, key, strlen(key), val, len);
+out:
+	db_close(&db);
+	return rc;
 }
 
-/*
- * The same, always ending in a journalled store of the unchanged secret: a
- * durable update that changes nothing and costs what a login's update
- * costs.  Logins of unknown users use it so their timing matches real ones.
- */
-enum otp_err otp_db_host_secret_sync(const char *path, unsigned lock_ms, unsigned char out[32])
+static void g_close(struct otp_store *s)
 {
-	return host_secret(path, lock_ms, out, true);
+	otp_wipe(s, sizeof(struct gdbm_store));
+	free(s);
+}
+
+static const struct otp_store_ops gdbm_ops = {
+	.txn = g_txn,
+	.get = g_get,
+	.foreach = g_foreach,
+	.meta_get = g_meta_get,
+	.meta_put = g_meta_put,
+	.close = g_close,
+};
+
+enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
+                           struct otp_store **out)
+{
+	struct gdbm_store *g;
+	int n;
+
+	*out = NULL;
+	if (path == NULL || path[0] == '\0')
+		return OTP_ERR_INVALID;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return OTP_ERR_NOMEM;
+	n = snprintf(g->path, sizeof(g->path), "%s", path);
+	if (n < 0 || (size_t)n >= sizeof(g->path)) {
+		free(g);
+		return OTP_ERR_TOO_LONG;
+	}
+	g->base.ops = &gdbm_ops;
+	g->base.lock_ms = lock_ms;
+	g->create = create;
+	*out = &g->base;
+	return OTP_OK;
 }

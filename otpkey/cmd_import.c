@@ -1,4 +1,4 @@
-/* migrate.c - "otpkey import": OPIE's opiekeys, S/Key's skey directory or skeykeys file. */
+/* cmd_import.c - "otpkey import": OPIE's opiekeys, S/Key's skey directory or skeykeys file. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,57 +19,6 @@ struct import_state {
 	size_t nseen, capseen;
 	bool fatal;
 };
-
-/* A buffered reader of lines from a descriptor, with a fixed buffer we can wipe. */
-struct reader {
-	int fd;
-	char buf[4096];
-	size_t pos, len;
-	bool eof;
-};
-
-enum { LINE_OK, LINE_EOF, LINE_LONG, LINE_ERR };
-
-static int next_line(struct reader *rd, char *line, size_t size, size_t *len)
-{
-	size_t n = 0;
-	bool got = false, long_line = false;
-
-	for (;;) {
-		char c;
-
-		if (rd->pos == rd->len) {
-			ssize_t r;
-
-			if (rd->eof)
-				break;
-			do
-				r = read(rd->fd, rd->buf, sizeof(rd->buf));
-			while (r < 0 && errno == EINTR);
-			if (r < 0)
-				return LINE_ERR;
-			if (r == 0) {
-				rd->eof = true;
-				break;
-			}
-			rd->pos = 0;
-			rd->len = (size_t)r;
-		}
-		c = rd->buf[rd->pos++];
-		got = true;
-		if (c == '\n')
-			break;
-		if (n + 1 >= size)
-			long_line = true;
-		else
-			line[n++] = c;
-	}
-	line[n] = '\0';
-	*len = n;
-	if (!got)
-		return LINE_EOF;
-	return long_line ? LINE_LONG : LINE_OK;
-}
 
 static bool seen_before(struct import_state *st, const char *user)
 {
@@ -101,36 +50,21 @@ struct store_arg {
 	bool force;
 };
 
+/* The imported key replaces an RFC 2289 key only with -f; APOP secret, token and flags stay. */
 static enum otp_db_action store_cb(const char *user, struct otp_record *rec, bool exists,
                                    void *arg, enum otp_err *err)
 {
 	const struct store_arg *a = arg;
-	uint32_t flags = exists ? rec->flags & OTP_REC_DISABLED : 0;
-	unsigned version = rec->version;
-	char apop[sizeof(rec->apop_secret)];
-	struct otp_token tok = rec->tok;
+	const struct otp_record *r = a->r;
 
 	(void)user;
-	/* A token-only user has no RFC 2289 key to replace. */
-	if (exists && !a->force && !(rec->flags & OTP_REC_NO_KEY)) {
+	if (exists && !a->force && otp_record_has_key(rec)) {
 		*err = OTP_ERR_EXISTS;
-		otp_wipe(&tok, sizeof(tok));
 		return OTP_DB_KEEP;
 	}
-	memcpy(apop, rec->apop_secret, sizeof(apop));   /* the APOP secret is not imported */
-	otp_wipe(rec, sizeof(*rec));
-	memcpy(rec->apop_secret, apop, sizeof(apop));
-	otp_wipe(apop, sizeof(apop));
-	rec->tok = tok;                                 /* nor is a token */
-	otp_wipe(&tok, sizeof(tok));
-	rec->version = version;
-	rec->flags = flags;
-	rec->alg = a->r->alg;
-	rec->seq = a->r->seq;
-	memcpy(rec->seed, a->r->seed, sizeof(rec->seed));
-	rec->last = a->r->last;
-	rec->created = (int64_t)time(NULL);
-	return OTP_DB_STORE;
+	/* The old system's count of the last OTP, kept as it was (0 or 1: used up). */
+	*err = otp_record_set_key(rec, r->alg, r->seq, r->seed, &r->last, (int64_t)time(NULL));
+	return *err == OTP_OK ? OTP_DB_STORE : OTP_DB_KEEP;
 }
 
 static void skip(struct import_state *st, const char *file, unsigned line, const char *why)
@@ -172,23 +106,6 @@ static void import_one(struct import_state *st, const char *file, unsigned line,
 	}
 }
 
-static int open_source(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	struct stat sb;
-
-	if (fd < 0) {
-		errmsg("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		errmsg("%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* A file of one record per line: OPIE's opiekeys or S/Key's skeykeys. */
 static void import_lines(struct import_state *st, const char *path, bool opie)
 {
@@ -197,9 +114,10 @@ static void import_lines(struct import_state *st, const char *path, bool opie)
 	struct otp_record r;
 	unsigned ln = 0;
 	size_t len;
-	int fd, res;
+	enum read_res res;
+	int fd;
 
-	if ((fd = open_source(path)) < 0) {
+	if ((fd = open_source(path, true)) < 0) {
 		st->fatal = true;
 		return;
 	}
@@ -210,17 +128,17 @@ static void import_lines(struct import_state *st, const char *path, bool opie)
 		return;
 	}
 	rd->fd = fd;
-	while (!st->fatal && (res = next_line(rd, line, sizeof(line), &len)) != LINE_EOF) {
+	while (!st->fatal && (res = next_line(rd, line, sizeof(line), &len)) != READ_EOF) {
 		const char *why;
 		enum otp_import_res ir;
 
 		ln++;
-		if (res == LINE_ERR) {
+		if (res == READ_ERR) {
 			errmsg("%s: %s", path, strerror(errno));
 			st->fatal = true;
 			break;
 		}
-		if (res == LINE_LONG) {
+		if (res == READ_LONG) {
 			skip(st, path, ln, "line too long");
 			continue;
 		}
@@ -260,8 +178,7 @@ static void import_dir(struct import_state *st, const char *dir)
 		const char *name = names[i]->d_name, *why;
 		unsigned ln;
 		size_t len = 0;
-		ssize_t got;
-		struct stat sb;
+		enum read_res rr;
 		int fd;
 
 		if (st->fatal)
@@ -270,26 +187,18 @@ static void import_dir(struct import_state *st, const char *dir)
 			skip(st, name, 0, "path too long");
 			continue;
 		}
-		fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			skip(st, path, 0, errno == ELOOP ? "a symbolic link" : strerror(errno));
+		if ((fd = open_source(path, false)) < 0) {
+			st->skipped++;
 			continue;
 		}
-		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-			close(fd);
-			skip(st, path, 0, "not a regular file");
-			continue;
-		}
-		while (len < sizeof(text)) {
-			got = read(fd, text + len, sizeof(text) - len);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				break;
-			len += (size_t)got;
-		}
+		rr = read_bounded(fd, text, OTP_IMPORT_FILE_MAX, &len);
 		close(fd);
-		if (len > OTP_IMPORT_FILE_MAX) {
+		if (rr == READ_ERR) {
+			skip(st, path, 0, strerror(errno));
+			otp_wipe(text, sizeof(text));
+			continue;
+		}
+		if (rr == READ_LONG) {
 			skip(st, path, 0, "file too large");
 		} else {
 			enum otp_import_res ir = otp_import_skey_file(name, text, len, user, &r,

@@ -1,4 +1,4 @@
-/* token.c - "otpkey init --totp/--hotp" with QR enrolment, and imports of google-authenticator and pam_oath files. */
+/* cmd_token.c - "otpkey init --totp/--hotp" with QR enrolment, and imports of google-authenticator and pam_oath files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -7,128 +7,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <png.h>
 #include <qrencode.h>
 
 #include "otpkey.h"
 
-#define QR_QUIET      4     /* ISO/IEC 18004: a quiet zone of four modules */
-#define PNG_SCALE     8     /* pixels per module */
 #define HOST_MAX      64
 #define ISSUER_MAX    64
 #define CODE_LINE_MAX 32
 
 enum { OPT_TOTP = 0x200, OPT_HOTP, OPT_HMAC, OPT_DIGITS, OPT_STEP, OPT_ISSUER, OPT_PNG,
        OPT_SVG, OPT_SCRATCH, OPT_GA, OPT_OATH };
-
-/* ---- QR code output ------------------------------------------------------------ */
-
-static bool dark(const QRcode *q, int x, int y)
-{
-	if (x < 0 || y < 0 || x >= q->width || y >= q->width)
-		return false;
-	return q->data[y * q->width + x] & 1;
-}
-
-/*
- * Two modules per character cell with UTF-8 half blocks, in explicit
- * colours (black on bright white), so that it reads the same on dark and
- * light terminals; the quiet zone is drawn too.
- */
-static void qr_terminal(FILE *out, const QRcode *q)
-{
-	int lo = -QR_QUIET, hi = q->width + QR_QUIET;
-
-	for (int y = lo; y < hi; y += 2) {
-		fputs("\033[30;107m", out);
-		for (int x = lo; x < hi; x++) {
-			bool top = dark(q, x, y), bottom = y + 1 < hi && dark(q, x, y + 1);
-
-			fputs(top && bottom ? "\u2588" : top ? "\u2580" : bottom ? "\u2584" : " ", out);
-		}
-		fputs("\033[0m\n", out);
-	}
-}
-
-static bool qr_png(const char *path, const QRcode *q)
-{
-	int size = (q->width + 2 * QR_QUIET) * PNG_SCALE;
-	png_structp volatile png = NULL;
-	png_infop volatile info = NULL;
-	unsigned char *row = NULL;
-	FILE *f = NULL;
-	int fd;
-	volatile bool ok = false;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
-		errmsg("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	if ((row = malloc((size_t)size)) == NULL ||
-	    (png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL)) == NULL ||
-	    (info = png_create_info_struct(png)) == NULL)
-		goto out;
-	if (setjmp(png_jmpbuf(png)))
-		goto out;
-	png_init_io(png, f);
-	png_set_IHDR(png, info, (png_uint_32)size, (png_uint_32)size, 8, PNG_COLOR_TYPE_GRAY,
-	             PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_write_info(png, info);
-	for (int y = 0; y < size; y++) {
-		for (int x = 0; x < size; x++)
-			row[x] = dark(q, x / PNG_SCALE - QR_QUIET, y / PNG_SCALE - QR_QUIET) ? 0 : 255;
-		png_write_row(png, row);
-	}
-	png_write_end(png, NULL);
-	ok = true;
-out:
-	if (png != NULL) {
-		png_structp pp = png;
-		png_infop ip = info;
-
-		png_destroy_write_struct(&pp, ip != NULL ? &ip : NULL);
-	}
-	free(row);
-	if (fclose(f) != 0)
-		ok = false;
-	if (!ok)
-		errmsg("%s: cannot write the PNG image", path);
-	return ok;
-}
-
-static bool qr_svg(const char *path, const QRcode *q)
-{
-	int size = q->width + 2 * QR_QUIET, fd;
-	FILE *f;
-	bool ok;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		errmsg("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-	        "width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges\">\n"
-	        "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"",
-	        size, size, size * PNG_SCALE, size * PNG_SCALE, size, size);
-	for (int y = 0; y < q->width; y++)
-		for (int x = 0; x < q->width; x++)
-			if (dark(q, x, y))
-				fprintf(f, "M%d %dh1v1h-1z", x + QR_QUIET, y + QR_QUIET);
-	fputs("\"/>\n</svg>\n", f);
-	ok = !ferror(f);
-	if (fclose(f) != 0)
-		ok = false;
-	if (!ok)
-		errmsg("%s: cannot write the SVG image", path);
-	return ok;
-}
 
 /* ---- storing a token ----------------------------------------------------------- */
 
@@ -137,7 +25,7 @@ struct token_arg {
 	bool force;
 };
 
-/* Puts the token beside any RFC 2289 key; a token-only user is a record with OTP_REC_NO_KEY. */
+/* Puts the token beside any RFC 2289 key (otp_record_set_token); replaces one only with -f. */
 static enum otp_db_action token_cb(const char *user, struct otp_record *rec, bool exists,
                                    void *arg, enum otp_err *err)
 {
@@ -148,14 +36,8 @@ static enum otp_db_action token_cb(const char *user, struct otp_record *rec, boo
 		*err = OTP_ERR_EXISTS;
 		return OTP_DB_KEEP;
 	}
-	if (!exists) {
-		memset(rec, 0, sizeof(*rec));
-		rec->flags = OTP_REC_NO_KEY;
-		rec->created = (int64_t)time(NULL);
-	}
-	otp_wipe(&rec->tok, sizeof(rec->tok));
-	rec->tok = *a->tok;
-	return OTP_DB_STORE;
+	*err = otp_record_set_token(rec, exists, a->tok, (int64_t)time(NULL));
+	return *err == OTP_OK ? OTP_DB_STORE : OTP_DB_KEEP;
 }
 
 static int store_token(const char *db, const char *user, const struct otp_token *tok, bool force)
@@ -373,39 +255,6 @@ out:
 }
 
 /* ---- imports --------------------------------------------------------------------- */
-
-/* Reads at most max bytes of path into buf; false after saying why. */
-static bool slurp(const char *path, char *buf, size_t max, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	ssize_t got;
-
-	*len = 0;
-	if (fd < 0) {
-		errmsg("%s: %s", path, strerror(errno));
-		return false;
-	}
-	for (;;) {
-		got = read(fd, buf + *len, max + 1 - *len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		*len += (size_t)got;
-		if (*len > max)
-			break;
-	}
-	close(fd);
-	if (got < 0) {
-		errmsg("%s: %s", path, strerror(errno));
-		return false;
-	}
-	if (*len > max) {
-		errmsg("%s: file too large", path);
-		return false;
-	}
-	return true;
-}
 
 static int import_ga(const char *db, const char *path, const char *user, bool force)
 {

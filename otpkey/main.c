@@ -1,0 +1,148 @@
+/* main.c - otpkey, the administrator's tool: its usage, its command table, and main. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "otpkey.h"
+
+static const char usage_text[] =
+"usage: otpkey [--db PATH] COMMAND [OPTIONS] [USER]\n"
+"\n"
+"Commands:\n"
+"  init [-f] [-a ALG] [-n SEQ] [-s SEED] USER\n"
+"                  new key from a pass phrase typed twice on this console\n"
+"  init --remote [-f] [-a ALG] [-n SEQ] [-s SEED] USER\n"
+"                  new key from the response to \"otp-ALG SEQ SEED\" computed on\n"
+"                  a trusted device: the pass phrase never crosses the line\n"
+"  init --sheet [-f] [-c COUNT] [-a ALG] [-n SEQ] [-s SEED] USER\n"
+"                  new random key nobody knows, printed as a paper sheet\n"
+"  sheet [-c COUNT] USER\n"
+"                  a sheet of the next COUNT responses (asks the pass phrase)\n"
+"  info USER       the challenge a login shows now, then the key's state\n"
+"  list            every user: name, algorithm, next sequence, seed, flags\n"
+"  remove USER     delete the user's key\n"
+"  disable USER    refuse the user's logins until enabled\n"
+"  enable USER     allow the user's logins again\n"
+"  unlock USER     clear failures, the lockout and any pending challenge\n"
+"  apop USER       set the user's APOP secret (for apop-proxy), typed twice\n"
+"  apop -d USER    clear the user's APOP secret\n"
+"  audit [-l LIMIT]\n"
+"                  users with fewer than LIMIT responses left (default 10);\n"
+"                  exit status 1 if there are any\n"
+"  init --totp|--hotp [-f] [--hmac ALG] [--digits N] [--step S] [--issuer NAME]\n"
+"       [--scratch N] [--png FILE] [--svg FILE] USER\n"
+"                  new RFC 6238 TOTP or RFC 4226 HOTP token for an authenticator\n"
+"                  app: prints the otpauth:// URI and a QR code, asks for one\n"
+"                  current code, then prints the emergency scratch codes\n"
+"  import [-f] --opie FILE | --skey PATH\n"
+"                  import OPIE's opiekeys, S/Key's skey directory or skeykeys\n"
+"  import [-f] --google-authenticator FILE USER | --pam-oath FILE\n"
+"                  import a ~/.google_authenticator file or pam_oath's users file\n"
+"\n"
+"Options:\n"
+"  -a, --alg ALG       md4, md5 or sha1 (default md5)\n"
+"  -n, --seq SEQ       sequence number of the new key, 2 to 9999 (default 499)\n"
+"  -s, --seed SEED     1 to 16 letters and digits (default: random, ab123456)\n"
+"  -c, --count COUNT   responses on a sheet, 1 to 100 (default 100)\n"
+"  -l, --limit LIMIT   audit threshold, 1 to 10000 (default 10)\n"
+"  -f, --force         replace an existing key\n"
+"  --db PATH           the key database (default: $OTP_DB, else\n"
+"                      " OTP_DEFAULT_DB ")\n"
+"  -h, --help          this help\n"
+"  --version           the version\n"
+"\n"
+"Exit status: 0 done, 1 error (or audit found users), 2 usage error.\n";
+
+/* ---- main ---- */
+
+static const struct command {
+	const char *name;
+	int (*fn)(const char *db, int, char **);
+} commands[] = {
+	{ "init", cmd_init },
+	{ "sheet", cmd_sheet },
+	{ "info", cmd_info },
+	{ "list", cmd_list },
+	{ "remove", cmd_remove },
+	{ "disable", cmd_disable },
+	{ "enable", cmd_enable },
+	{ "unlock", cmd_unlock },
+	{ "apop", cmd_apop },
+	{ "audit", cmd_audit },
+	{ "import", cmd_import_wrap },
+};
+
+/* Writes out what is buffered; a failed write (a full disk) is an error. */
+static int finish(int ret)
+{
+	if (!out_flush()) {
+		fprintf(stderr, "otpkey: write error: %s\n", strerror(errno));
+		return EX_FAIL;
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *db = NULL;
+	const char *env;
+	int o;
+
+	/* root's tool, never setuid: it trusts its environment and arguments. */
+	if (getauxval(AT_SECURE) != 0) {
+		fputs("otpkey: refusing to run setuid or setgid\n", stderr);
+		return EX_FAIL;
+	}
+	umask(077);
+	out_init();
+
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_DB:
+			if (optarg[0] == '\0')
+				return usage_error("--db needs a path");
+			db = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return finish(EX_OK);
+		case OPT_VERSION:
+			printf("otpkey %s\n", OTPKEY_VERSION);
+			return finish(EX_OK);
+		default:
+			return bad_option(NULL, o, argv);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("no command given");
+	if (db == NULL && (env = getenv("OTP_DB")) != NULL && env[0] != '\0')
+		db = env;
+	db = otp_db_path(db);
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		/* "otpkey init -h": no user name starts with '-', so this is help. */
+		for (int j = optind + 1; j < argc && strcmp(argv[j], "--") != 0; j++) {
+			if (strcmp(argv[j], "-h") == 0 || strcmp(argv[j], "--help") == 0) {
+				fputs(usage_text, stdout);
+				return finish(EX_OK);
+			}
+		}
+		return finish(commands[i].fn(db, argc - optind, argv + optind));
+	}
+	return usage_error("unknown command %s", argv[optind]);
+}
+
