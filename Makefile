@@ -40,10 +40,13 @@ HARDEN_C  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protecti
 HARDEN_LD := -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 
 CFLAGS    ?= -g $(OPT)
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_C) $(SANFLAGS) $(CFLAGS) \
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment come last, so that a
+# distribution's flags (dpkg-buildflags) reach every compiler and linker line.
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_C) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) \
               -Ilibotp -DOTP_DEFAULT_DB='"$(OTP_DB)"'
 ALL_LDFLAGS := $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
-PIE_LDFLAGS := -pie $(ALL_LDFLAGS)
+# -fPIE beside -pie, as dpkg-buildflags used to give them: blhc checks for both.
+PIE_LDFLAGS := -fPIE -pie $(ALL_LDFLAGS)
 
 LIBS_CRYPTO := -lcrypto
 LIBS_GDBM   := -lgdbm
