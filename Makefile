@@ -13,6 +13,9 @@ SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR    ?= /lib/$(MULTIARCH)/security
+# systemd reads units from /usr/local/lib/systemd/system too; Debian's own
+# packages use /lib/systemd/system.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 # The key database path compiled into every program and the module.
 OTP_DB    ?= /var/lib/otp/otpkeys.db
 
@@ -146,6 +149,10 @@ install: all
 	install -m 755 $(B)/apop-proxy $(DESTDIR)$(SBINDIR)/apop-proxy
 	install -m 644 apop-proxy/apop-proxy.8 $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
 	install -m 644 apop-proxy/apop-proxy.conf.5 $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's,/usr/local/sbin/,$(SBINDIR)/,g' contrib/systemd/apop-proxy.service \
+	  > $(DESTDIR)$(UNITDIR)/apop-proxy.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/apop-proxy.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/otpcalc $(DESTDIR)$(MANDIR)/man1/otpcalc.1
@@ -153,7 +160,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_otp.so $(DESTDIR)$(MANDIR)/man8/pam_otp.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/otpkeys.5
 	rm -f $(DESTDIR)$(SBINDIR)/apop-proxy $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
-	rm -f $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
+	rm -f $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5 $(DESTDIR)$(UNITDIR)/apop-proxy.service
 
 # ---- Fuzzing (fuzz/) ------------------------------------------------------
 # Every fuzz/fuzz_NAME.c is a libFuzzer harness, built with clang into
