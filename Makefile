@@ -58,7 +58,7 @@ LIBS_GDBM   := -lgdbm
 DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
-              oathtool zbar-tools
+              oathtool zbar-tools debhelper lintian blhc
 # make fuzz: clang with its libFuzzer and sanitizer runtimes.
 DEPS_FUZZ  := clang libclang-rt-14-dev
 
