@@ -102,7 +102,7 @@ check "the package build does not use -Werror" \
 check "the package build compiles with dpkg-buildflags' CPPFLAGS" \
 	grep -q -- '-Wdate-time' "$T_TMP/build.log"
 
-lintian --fail-on error --info --pedantic "$CHANGES" > "$T_TMP/lintian.out" 2>&1
+lintian --fail-on error --display-info --pedantic "$CHANGES" > "$T_TMP/lintian.out" 2>&1
 rc=$?
 check "lintian: no errors" test "$rc" -eq 0 -a "$(grep -c '^E:' "$T_TMP/lintian.out")" -eq 0
 grep -E '^(E|W):' "$T_TMP/lintian.out" | sed 's/^/# /'
