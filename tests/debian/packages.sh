@@ -125,7 +125,8 @@ stop_ns() {
 		NSPID=
 	fi
 }
-trap 'stop_ns; rm -rf "$T_TMP"' EXIT
+# --one-file-system: never into a mount, whatever happened to the namespace.
+trap 'stop_ns; rm -rf --one-file-system "$T_TMP"' EXIT
 unshare -m --propagation private sleep 900 &
 NSPID=$!
 ns() { nsenter -t "$NSPID" -m "$@"; }
@@ -138,13 +139,14 @@ in_root() {
 root_sh() { in_root sh -c "$1"; }
 out_has() { grep -q -- "$1" "$T_TMP/out"; }
 
+own_ns() { [ "$(readlink "/proc/$NSPID/ns/mnt" 2> /dev/null)" != "$(readlink /proc/self/ns/mnt)" ]; }
 i=0
-while [ ! -e "/proc/$NSPID/ns/mnt" ] || [ "$(readlink "/proc/$NSPID/ns/mnt")" = "$(readlink /proc/self/ns/mnt)" ]; do
+until own_ns || [ "$i" -ge 50 ]; do
 	i=$((i + 1))
-	[ "$i" -le 50 ] || break
 	sleep 0.1
 done
-ns mount -t tmpfs -o mode=700 otp-layer "$LAYER" &&
+# Nothing is mounted unless the namespace is really another one.
+own_ns && kill -0 "$NSPID" 2> /dev/null && ns mount -t tmpfs -o mode=700 otp-layer "$LAYER" &&
 	ns mkdir -p "$LAYER/upper" "$LAYER/work" &&
 	ns mount -t overlay otp-root -o "lowerdir=/,upperdir=$LAYER/upper,workdir=$LAYER/work" "$M" &&
 	ns mount -t proc proc "$M/proc" &&
