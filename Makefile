@@ -13,6 +13,9 @@ SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR    ?= /lib/$(MULTIARCH)/security
+# systemd reads units from /usr/local/lib/systemd/system too; Debian's own
+# packages use /lib/systemd/system.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 # The key database path compiled into every program and the module.
 OTP_DB    ?= /var/lib/otp/otpkeys.db
 
@@ -40,10 +43,13 @@ HARDEN_C  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protecti
 HARDEN_LD := -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 
 CFLAGS    ?= -g $(OPT)
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_C) $(SANFLAGS) $(CFLAGS) \
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment come last, so that a
+# distribution's flags (dpkg-buildflags) reach every compiler and linker line.
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_C) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) \
               -Ilibotp -DOTP_DEFAULT_DB='"$(OTP_DB)"'
 ALL_LDFLAGS := $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
-PIE_LDFLAGS := -pie $(ALL_LDFLAGS)
+# -fPIE beside -pie, as dpkg-buildflags used to give them: blhc checks for both.
+PIE_LDFLAGS := -fPIE -pie $(ALL_LDFLAGS)
 
 LIBS_CRYPTO := -lcrypto
 LIBS_GDBM   := -lgdbm
@@ -52,7 +58,7 @@ LIBS_GDBM   := -lgdbm
 DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
-              oathtool zbar-tools
+              oathtool zbar-tools debhelper lintian blhc
 # make fuzz: clang with its libFuzzer and sanitizer runtimes.
 DEPS_FUZZ  := clang libclang-rt-14-dev
 
@@ -144,6 +150,10 @@ install: all
 	install -m 755 $(B)/apop-proxy $(DESTDIR)$(SBINDIR)/apop-proxy
 	install -m 644 apop-proxy/apop-proxy.8 $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
 	install -m 644 apop-proxy/apop-proxy.conf.5 $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's,/usr/local/sbin/,$(SBINDIR)/,g' contrib/systemd/apop-proxy.service \
+	  > $(DESTDIR)$(UNITDIR)/apop-proxy.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/apop-proxy.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/otpcalc $(DESTDIR)$(MANDIR)/man1/otpcalc.1
@@ -151,7 +161,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_otp.so $(DESTDIR)$(MANDIR)/man8/pam_otp.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/otpkeys.5
 	rm -f $(DESTDIR)$(SBINDIR)/apop-proxy $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
-	rm -f $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
+	rm -f $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5 $(DESTDIR)$(UNITDIR)/apop-proxy.service
 
 # ---- Fuzzing (fuzz/) ------------------------------------------------------
 # Every fuzz/fuzz_NAME.c is a libFuzzer harness, built with clang into

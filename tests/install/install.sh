@@ -14,6 +14,10 @@ done
 for f in man1/otpcalc.1 man8/otpkey.8 man8/pam_otp.8 man5/otpkeys.5 man8/apop-proxy.8 man5/apop-proxy.conf.5; do
 	check "man page $f installed, mode 644" test "$(stat -c %a "$ROOT/opt/otp/share/man/$f" 2>/dev/null)" = 644
 done
+unit="$ROOT/opt/otp/lib/systemd/system/apop-proxy.service"
+check "apop-proxy.service installed, mode 644" test "$(stat -c %a "$unit" 2>/dev/null)" = 644
+check "apop-proxy.service runs the installed apop-proxy" \
+	grep -q '^ExecStart=/opt/otp/sbin/apop-proxy ' "$unit"
 mod=$(find "$ROOT" -name pam_otp.so | head -n 1)
 check "pam_otp.so installed into the security directory (${mod#$ROOT})" \
 	sh -c "case '${mod#$ROOT}' in /lib/*/security/pam_otp.so) exit 0;; *) exit 1;; esac"
