@@ -4,6 +4,7 @@
 #   expect REGEX   wait (at most 20 s, or PTYDRIVE_WAIT) for output matching the Python REGEX
 #   send TEXT      type TEXT and Return
 #   eof            wait (at most 20 s) for the command to finish
+#   hangup         hang up the terminal (SIGHUP to the command), then as eof
 # Everything the terminal shows goes to TRANSCRIPT (what is typed with echo
 # off never appears there).  Exit status: the command's, or 125 when an
 # expected text never came, 124 when the command did not finish in time; the
@@ -53,7 +54,9 @@ for step in steps:
     elif op == "send":
         time.sleep(0.05)
         os.write(fd, arg.encode() + b"\r")
-    elif op == "eof":
+    elif op in ("eof", "hangup"):
+        if op == "hangup":
+            os.kill(pid, signal.SIGHUP)
         deadline = time.time() + STEP
         while not eof and time.time() < deadline:
             read_some(deadline)
