@@ -4,19 +4,7 @@
 . "$OTP_SRC/tests/lib.sh"
 NS=$T_TMP
 . "$OTP_SRC/tests/consumers/ns.sh.inc"
-ns_skip_unless_possible
-trap 'ns_stop_all; rm -rf "$T_TMP"' EXIT
-
-ns_init
-BOBPW="bob's reusable password"
-CAROLPW="carol's reusable password"
-ns_user alice 2001
-ns_user bob 2002 "$BOBPW"
-ns_user carol 2003 "$CAROLPW"
-ns_enrol alice 100 alice1
-ns_enrol bob 100 bob1
-WRONG="Not the pass phrase."
-T="$NS/transcript"
+ns_test_init
 
 # tty USER DIALOGUE: login USER on a pty with DIALOGUE, then, when it gets
 # in, a shell command that says who it is.
@@ -45,15 +33,15 @@ tty alice "$(ns_answer 'Response: ' "$(response "$c")")
 $IN"
 check "block 1: the prompt shows the challenge otpkey info predicted" prompt_is "$c"
 check "block 1: the right response logs in" got_in alice
-check "block 1: the success is logged in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \\
-	'pam_otp\\(login:auth\\): authentication success; logname=\\S* uid=0 euid=0 tty=/dev/pts/[0-9]+ ruser= rhost= user=alice remaining=98\$'"
+check "block 1: the success is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(login:auth\): authentication success; logname=\S* uid=0 euid=0 tty=/dev/pts/[0-9]+ ruser= rhost= user=alice remaining=98$'
 mark=$(ns_log_mark)
 tty alice "$(ns_answer 'Response: ' "$(response "$c")")
 $REFUSED"
 check "block 1: the replay is refused" refused
 check "block 1: and no password is asked after it" no_password
-check "block 1: the failure is logged in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \\
-	'pam_otp\\(login:auth\\): authentication failure; logname=\\S* uid=0 euid=0 tty=/dev/pts/[0-9]+ ruser= rhost=  user=alice\$'"
+check "block 1: the failure is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(login:auth\): authentication failure; logname=\S* uid=0 euid=0 tty=/dev/pts/[0-9]+ ruser= rhost=  user=alice$'
 c=$(challenge alice)
 tty alice "$(ns_answer 'Response: ' "$(response "$c" "$WRONG")")
 $REFUSED"

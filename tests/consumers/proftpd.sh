@@ -6,10 +6,7 @@
 NS=$T_TMP
 . "$OTP_SRC/tests/consumers/ns.sh.inc"
 . "$OTP_SRC/tests/consumers/ftp.sh.inc"
-ns_skip_unless_possible
-trap 'ns_stop_all; rm -rf "$T_TMP"' EXIT
-
-ns_init
+ns_test_init
 ftp_setup
 stanza proftpd 1
 PORT=$(free_port)

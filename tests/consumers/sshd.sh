@@ -7,21 +7,9 @@
 . "$OTP_SRC/tests/lib.sh"
 NS=$T_TMP
 . "$OTP_SRC/tests/consumers/ns.sh.inc"
-ns_skip_unless_possible
-trap 'ns_stop_all; rm -rf "$T_TMP"' EXIT
-
-ns_init
-BOBPW="bob's reusable password"
-CAROLPW="carol's reusable password"
-ns_user alice 2001
-ns_user bob 2002 "$BOBPW"
-ns_user carol 2003 "$CAROLPW"
+ns_test_init
 ns_user dave 2004
-ns_enrol alice 100 alice1
-ns_enrol bob 100 bob1
 ns_enrol dave 8 dave1
-WRONG="Not the pass phrase."
-T="$NS/transcript"
 
 # login USER RESPONSE [SSH_OPTION...]: ssh USER@127.0.0.1 'id -un', answering the
 # challenge prompt with RESPONSE; the transcript in $T, ssh's status in $rc.
@@ -44,8 +32,8 @@ mark=$(ns_log_mark)
 login alice "$r"
 check "block 1: the prompt shows the challenge otpkey info predicted ($c)" prompt_is "$c"
 check "block 1: the right response logs in and runs the command" got_in alice
-check "block 1: a success line in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \
-	'pam_otp\\(sshd:auth\\): authentication success; logname= uid=0 euid=0 tty=ssh ruser= rhost=127\\.0\\.0\\.1 user=alice remaining=98\$'"
+check "block 1: a success line in the documented form" logged_since "$mark" \
+	'pam_otp\(sshd:auth\): authentication success; logname= uid=0 euid=0 tty=ssh ruser= rhost=127\.0\.0\.1 user=alice remaining=98$'
 c2=$(challenge alice)
 check "block 1: the next challenge is one lower" test "$c2" = "otp-md5 98 alice1 ext"
 
@@ -53,10 +41,10 @@ mark=$(ns_log_mark)
 login alice "$r"
 check "block 1: the replay is refused" refused
 check "block 1: the replay was asked the next challenge" prompt_is "$c2"
-log=$(ns_log_since "$mark")
-check "block 1: the failure is logged in the documented form" sh -c "echo '$log' | grep -Eq \
-	'pam_otp\\(sshd:auth\\): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=127\\.0\\.0\\.1  user=alice\$'"
-check "block 1: with its reason on a line of its own" sh -c "echo '$log' | grep -q 'pam_otp(sshd:auth): user alice: one-time password does not verify'"
+check "block 1: the failure is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(sshd:auth\): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=127\.0\.0\.1  user=alice$'
+check "block 1: with its reason on a line of its own" logged_since "$mark" \
+	'pam_otp\(sshd:auth\): user alice: one-time password does not verify$'
 
 login alice "$(response "$c2" "$WRONG")"
 check "block 1: a wrong response is refused" refused

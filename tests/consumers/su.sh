@@ -4,20 +4,10 @@
 . "$OTP_SRC/tests/lib.sh"
 NS=$T_TMP
 . "$OTP_SRC/tests/consumers/ns.sh.inc"
-ns_skip_unless_possible
-trap 'ns_stop_all; rm -rf "$T_TMP"' EXIT
-
-ns_init
-CAROLPW="carol's reusable password"
+ns_test_init
 ERINPW="erin's reusable password"
-ns_user bob 2002 "bob's reusable password"
-ns_user alice 2001
-ns_user carol 2003 "$CAROLPW"
 ns_user erin 2005 "$ERINPW"
-ns_enrol alice 100 alice1
 ns_enrol erin 100 erin1
-WRONG="Not the pass phrase."
-T="$NS/transcript"
 
 # su_to TARGET DIALOGUE [AS]: AS (default bob, uid 2002) runs su TARGET on a
 # pty; a shell command there says who it is.
@@ -41,14 +31,14 @@ mark=$(ns_log_mark)
 su_to alice "$(ns_answer 'Response: ' "$(response "$c")")"
 check "block 1: the prompt shows the challenge otpkey info predicted" prompt_is "$c"
 check "block 1: the right response lets bob in as alice" got_in alice
-check "block 1: the success is logged in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \\
-	'pam_otp\\(su:auth\\): authentication success; logname=\\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost= user=alice remaining=98\$'"
+check "block 1: the success is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(su:auth\): authentication success; logname=\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost= user=alice remaining=98$'
 mark=$(ns_log_mark)
 su_to alice "$(ns_answer 'Response: ' "$(response "$c")")"
 check "block 1: the replay is refused" refused
 check "block 1: and no password is asked after it" no_password
-check "block 1: the failure is logged in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \\
-	'pam_otp\\(su:auth\\): authentication failure; logname=\\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost=  user=alice\$'"
+check "block 1: the failure is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(su:auth\): authentication failure; logname=\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost=  user=alice$'
 c=$(challenge alice)
 su_to alice "$(ns_answer 'Response: ' "$(response "$c" "$WRONG")")"
 check "block 1: a wrong response is refused" refused

@@ -4,17 +4,7 @@
 . "$OTP_SRC/tests/lib.sh"
 NS=$T_TMP
 . "$OTP_SRC/tests/consumers/ns.sh.inc"
-ns_skip_unless_possible
-trap 'ns_stop_all; rm -rf "$T_TMP"' EXIT
-
-ns_init
-BOBPW="bob's reusable password"
-CAROLPW="carol's reusable password"
-ns_user bob 2002 "$BOBPW"
-ns_user carol 2003 "$CAROLPW"
-ns_enrol bob 100 bob1
-WRONG="Not the pass phrase."
-T="$NS/transcript"
+ns_test_init
 # Every sudo asks (no timestamp), once.
 s=$(ns_etc sudoers)
 cat > "$s" <<EOS
@@ -44,14 +34,14 @@ mark=$(ns_log_mark)
 sudo_as bob "$(ns_answer 'Response: ' "$(response "$c")")"
 check "block 1: the prompt shows the challenge otpkey info predicted" prompt_is "$c"
 check "block 1: the right response runs the command as root" got_in
-check "block 1: the success is logged in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \\
-	'pam_otp\\(sudo:auth\\): authentication success; logname=\\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost= user=bob remaining=98\$'"
+check "block 1: the success is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(sudo:auth\): authentication success; logname=\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost= user=bob remaining=98$'
 mark=$(ns_log_mark)
 sudo_as bob "$(ns_answer 'Response: ' "$(response "$c")")"
 check "block 1: the replay is refused" refused
 check "block 1: and no password is asked after it" no_sudo_password
-check "block 1: the failure is logged in the documented form" sh -c "echo '$(ns_log_since "$mark")' | grep -Eq \\
-	'pam_otp\\(sudo:auth\\): authentication failure; logname=\\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost=  user=bob\$'"
+check "block 1: the failure is logged in the documented form" logged_since "$mark" \
+	'pam_otp\(sudo:auth\): authentication failure; logname=\S* uid=2002 euid=0 tty=/dev/pts/[0-9]+ ruser=bob rhost=  user=bob$'
 c=$(challenge bob)
 sudo_as bob "$(ns_answer 'Response: ' "$(response "$c" "$WRONG")")"
 check "block 1: a wrong response is refused" refused
