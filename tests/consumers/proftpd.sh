@@ -32,10 +32,4 @@ TransferLog none
 $auth
 EOC
 ns_start proftpd "$(ns_pkg proftpd-core usr/sbin/proftpd)" -n -q -c "$NS/proftpd.conf"
-wait_port "$PORT"
-check "proftpd listens on 127.0.0.1:$PORT" test $? -eq 0
-ftp_checks proftpd "$PORT"
-ns_check_fail2ban "$(sed -n 's/^filter *= *//p' "$OTP_SRC/contrib/fail2ban/jail.d/pam-otp.conf")"
-ns_stop_all
-check "the host's /etc/pam.d, passwd, shadow, group, gshadow are unchanged" ns_host_unchanged
-done_testing
+ftp_run proftpd "$PORT"

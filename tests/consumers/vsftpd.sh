@@ -31,10 +31,4 @@ syslog_enable=YES
 xferlog_enable=NO
 EOC
 ns_start vsftpd "$(ns_pkg vsftpd usr/sbin/vsftpd)" "$NS/vsftpd.conf"
-wait_port "$PORT"
-check "vsftpd listens on 127.0.0.1:$PORT" test $? -eq 0
-ftp_checks vsftpd "$PORT"
-ns_check_fail2ban "$(sed -n 's/^filter *= *//p' "$OTP_SRC/contrib/fail2ban/jail.d/pam-otp.conf")"
-ns_stop_all
-check "the host's /etc/pam.d, passwd, shadow, group, gshadow, ftpusers are unchanged" ns_host_unchanged
-done_testing
+ftp_run vsftpd "$PORT"
