@@ -58,7 +58,14 @@ LIBS_GDBM   := -lgdbm
 DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
-              oathtool zbar-tools debhelper lintian blhc
+              oathtool zbar-tools debhelper lintian blhc \
+              openssh-server openssh-client login util-linux sudo lftp fail2ban
+# Debian's two FTP daemons conflict (both provide ftp-server): the tests run
+# whichever is not installed unpacked under PKGDIR (scripts/deps.sh --unpack).
+DEPS_UNPACK := vsftpd proftpd-core
+PKGDIR     := build/pkg
+# make demo: a private sshd and the ssh client.
+DEPS_DEMO  := openssh-server openssh-client util-linux python3
 # make fuzz: clang with its libFuzzer and sanitizer runtimes.
 DEPS_FUZZ  := clang libclang-rt-14-dev
 
@@ -80,12 +87,15 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 SCRIPT_TESTS := $(sort $(wildcard tests/*/*.sh))
 
-.PHONY: all deps check test bench demo install uninstall clean
+.PHONY: all deps demo-deps check test bench demo install uninstall clean
 
 all: $(LIB) $(PROGS)
 
 deps:
-	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST) --unpack $(PKGDIR) $(DEPS_UNPACK)
+
+demo-deps:
+	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_DEMO)
 
 $(B)/obj/%.o: %.c libotp/otp.h libotp/internal.h
 	@mkdir -p $(dir $@)
@@ -121,7 +131,7 @@ $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 test: all $(UNIT_BIN) $(TOOL_BIN)
 	@mkdir -p $(B)/tests
 	@OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) OTP_SANITIZE=$(SANITIZE) \
-	  TEST_LOGDIR=$(abspath $(B))/tests \
+	  OTP_PKGDIR=$(abspath $(PKGDIR)) TEST_LOGDIR=$(abspath $(B))/tests \
 	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
 
 # Benchmarks print numbers and are not run by the tests.
@@ -133,8 +143,8 @@ bench: all
 check: deps
 	@$(MAKE) --no-print-directory test
 
-demo: deps all
-	@OTP_BUILD=$(abspath $(B)) scripts/demo.sh
+demo: demo-deps all
+	@OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) scripts/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
