@@ -128,16 +128,20 @@ $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 
 # The script tests find what they test through OTP_BUILD (the build dir)
 # and OTP_SRC (the source tree); each keeps its state under a mktemp dir.
+# The tests use Debian's programs (the packages deps.sh installs), before
+# anything else a PATH may put first (a python3 shim that starts slowly).
+DEBIAN_PATH := /usr/sbin:/usr/bin:/sbin:/bin:$(PATH)
+
 test: all $(UNIT_BIN) $(TOOL_BIN)
 	@mkdir -p $(B)/tests
-	@OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) OTP_SANITIZE=$(SANITIZE) \
+	@PATH=$(DEBIAN_PATH) OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) OTP_SANITIZE=$(SANITIZE) \
 	  OTP_PKGDIR=$(abspath $(PKGDIR)) TEST_LOGDIR=$(abspath $(B))/tests \
 	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
 
 # Benchmarks print numbers and are not run by the tests.
 bench: all
 	@for b in $(sort $(wildcard bench/*.sh)); do \
-	  OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) $$b || exit 1; \
+	  PATH=$(DEBIAN_PATH) OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) $$b || exit 1; \
 	done
 
 check: deps

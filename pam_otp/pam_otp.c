@@ -130,18 +130,27 @@ static const char *first_pass(pam_handle_t *pamh, const struct otp_login *L)
 	return otp_login_takes(L, tok) ? tok : NULL;
 }
 
+/*
+ * Before the answer: a low-key warning, from the challenge shown alone (so
+ * made-up challenges warn alike).  Sent before the prompt, it is what sshd
+ * shows with the challenge, where a message after the last prompt would
+ * reach "ssh HOST COMMAND" only by chance.
+ */
+static void warn_low(pam_handle_t *pamh, const struct options *o, const struct otp_login *L)
+{
+	if (L->has_key && L->chal.seq >= 1 && L->chal.seq - 1 < o->policy.warn)
+		pam_info(pamh, "Warning: only %u one-time passwords left after this one. Re-key "
+		         "with an init-word or init-hex response (otpcalc -t) or ask for a new "
+		         "sheet.", L->chal.seq - 1);
+}
+
 /* What the user is told after the verdict: the login programs show it, FTP daemons may not. */
-static void tell(pam_handle_t *pamh, const struct options *o, const struct otp_login *L,
-                 enum otp_login_res r)
+static void tell(pam_handle_t *pamh, const struct otp_login *L, enum otp_login_res r)
 {
 	if (r == OTP_LOGIN_OK && L->used == OTP_USED_SCRATCH)
 		pam_info(pamh, "Emergency scratch code used; %u left.", L->scratch_left);
 	else if (r == OTP_LOGIN_OK && L->rekeyed)
 		pam_info(pamh, "Your one-time password key has been re-initialised.");
-	else if (r == OTP_LOGIN_OK && L->used == OTP_USED_KEY && L->remaining < o->policy.warn)
-		pam_info(pamh, "Warning: only %u one-time passwords left. Re-key with an "
-		         "init-word or init-hex response (otpcalc -t) or ask for a new sheet.",
-		         L->remaining);
 	else if (r == OTP_LOGIN_REFUSED && L->why == OTP_ERR_REINIT)
 		pam_error(pamh, "Re-initialisation refused; that one-time password is now used.");
 }
@@ -198,6 +207,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	}
 
+	warn_low(pamh, &o, &L);
 	rc = ask(pamh, &o, &L, &resp);
 	if (rc != PAM_SUCCESS) {
 		otp_login_abort(&o.policy, &L);
@@ -209,7 +219,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 verdict:
 	rc = pam_code(r);
 	log_outcome(pamh, user, r == OTP_LOGIN_OK, otp_strerror(L.why), L.remaining);
-	tell(pamh, &o, &L, r);
+	tell(pamh, &L, r);
 out:
 	free_resp(&resp);
 	otp_wipe(&L, sizeof(L));

@@ -187,7 +187,8 @@ check "window=5 refuses the 6th next response" test $? -eq $PAM_AUTH_ERR
 
 # Warnings when few remain.
 drive warn dave "$(response md5 95 dav1)"
-check "warns when fewer than warn= remain" has "INFO: Warning: only 94 one-time passwords left"
+check "warns when fewer than warn= remain, before the prompt" \
+	sh -c 'grep -n "INFO: Warning: only 94 one-time passwords left after this one" "$1" | grep -q "^1:"' sh "$T_TMP/out"
 
 # Options: a bad value fails closed; an unknown one is logged and ignored.
 drive bad dave "$(response md5 94 dav1)"
