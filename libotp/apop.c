@@ -1,4 +1,4 @@
-/* apop.c - RFC 1939 s7 APOP logins, under the same rules as one-time passwords. */
+/* apop.c - RFC 1939 s7 APOP logins and reusable-password pass-through, under the same rules as one-time passwords. */
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -130,4 +130,76 @@ out:
 		*why = c.why;
 	otp_wipe(want, sizeof(want));
 	return res;
+}
+
+/* ---- reusable-password pass-through (apop-proxy's allow_plain_pass) ------------ */
+
+struct pass_ctx {
+	const struct otp_policy *p;
+	bool backend_ok;
+	int64_t now;
+	enum otp_login_res res;
+	enum otp_err why;
+};
+
+static enum otp_db_action pass_cb(struct otp_txn *t, void *arg, enum otp_err *err)
+{
+	struct pass_ctx *c = arg;
+	struct otp_record *rec = &t->rec;
+
+	(void)err;
+	c->res = OTP_LOGIN_REFUSED;
+	t->sync = true;
+	if (!t->exists) {
+		/* Not ours to judge: the mail store's password decides alone. */
+		c->why = c->backend_ok ? OTP_OK : OTP_ERR_BAD_OTP;
+		c->res = c->backend_ok ? OTP_LOGIN_OK : OTP_LOGIN_REFUSED;
+		return OTP_DB_KEEP;
+	}
+	if (rec->flags & OTP_REC_DISABLED) {
+		c->why = OTP_ERR_DISABLED;
+		return OTP_DB_KEEP;
+	}
+	if (rec->locked_until > c->now) {
+		/* A reusable password can be guessed: the lockout holds. */
+		c->why = OTP_ERR_LOCKED;
+		return OTP_DB_KEEP;
+	}
+	if (!c->backend_ok) {
+		c->why = OTP_ERR_BAD_OTP;
+		otp_record_failure(rec, c->p->max_failures, c->p->lockout, c->now);
+		return OTP_DB_STORE;
+	}
+	c->why = OTP_OK;
+	c->res = OTP_LOGIN_OK;
+	t->sync = false;
+	if (rec->failures == 0 && rec->locked_until == 0)
+		return OTP_DB_KEEP;
+	otp_record_success(rec, c->now);
+	return OTP_DB_STORE;
+}
+
+enum otp_login_res otp_password_verdict(const struct otp_policy *p, const char *user,
+                                        bool backend_ok, enum otp_err *why)
+{
+	struct pass_ctx c = { .p = p, .backend_ok = backend_ok, .now = otp_now(),
+	                      .res = OTP_LOGIN_REFUSED, .why = OTP_ERR_BAD_OTP };
+	struct otp_store *s = NULL;
+	enum otp_err rc;
+
+	if (otp_user_check(user) != OTP_OK) {
+		c.why = OTP_ERR_USER;
+		goto out;
+	}
+	if ((rc = otp_store_open(p->db, p->lock_ms, false, &s)) == OTP_OK)
+		rc = s->ops->txn(s, user, 0, pass_cb, &c);
+	otp_store_close(s);
+	if (rc != OTP_OK) {
+		c.why = rc;
+		c.res = otp_store_res(rc);
+	}
+out:
+	if (why != NULL)
+		*why = c.why;
+	return c.res;
 }

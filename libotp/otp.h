@@ -760,7 +760,7 @@ enum otp_login_res otp_login_finish(const struct otp_policy *p, struct otp_login
 /* Withdraws L's challenge when no answer will come, and closes L's store handle. */
 void otp_login_abort(const struct otp_policy *p, struct otp_login *L);
 
-/* ---- APOP (apop.c) ---------------------------------------------------- */
+/* ---- APOP and reusable-password pass-through (apop.c) ------------------- */
 
 #define OTP_APOP_DIGEST_LEN 32  /* RFC 1939 s7: MD5 as 32 hex digits */
 #define OTP_APOP_STAMP_MAX  255 /* a banner timestamp fits a POP3 reply line */
@@ -778,6 +778,19 @@ void otp_login_abort(const struct otp_policy *p, struct otp_login *L);
 enum otp_login_res otp_apop_verify(const struct otp_policy *p, const char *user,
                                    const char *timestamp, const char *digest_hex,
                                    enum otp_err *why);
+
+/*
+ * A reusable-password login passed through to the mail store (apop-proxy's
+ * allow_plain_pass), judged by the same rules once the store has answered
+ * (backend_ok): a disabled or locked-out user is refused whatever the
+ * store said, a refused password is counted durably like any failure (and
+ * may start a lockout), a success resets the count; a user without a
+ * record is the mail store's alone.  *why (if not NULL) gets the real
+ * reason, for the log only.  Returns OTP_LOGIN_OK, OTP_LOGIN_REFUSED,
+ * OTP_LOGIN_BUSY or OTP_LOGIN_UNAVAIL.
+ */
+enum otp_login_res otp_password_verdict(const struct otp_policy *p, const char *user,
+                                        bool backend_ok, enum otp_err *why);
 
 /* ---- Input for the command-line tools (input.c) -----------------------
  * Not used by the PAM module.  Lines are read a byte at a time so that no

@@ -96,6 +96,12 @@ static bool owner_mode_ok(const struct stat *st)
 	return (st->st_uid == 0 || st->st_uid == geteuid()) && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
+/* A file that holds secrets: as above, and readable by nobody else either. */
+static bool secret_mode_ok(const struct stat *st)
+{
+	return owner_mode_ok(st) && (st->st_mode & (S_IRGRP | S_IROTH)) == 0;
+}
+
 static enum otp_err sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -170,7 +176,7 @@ static enum otp_err open_checked(const char *p, int flags, bool may_create, int 
 		rc = OTP_ERR_DB_OPEN;
 	else if (fstat(fd, &st) != 0)
 		rc = OTP_ERR_DB_IO;
-	else if (!S_ISREG(st.st_mode) || !owner_mode_ok(&st))
+	else if (!S_ISREG(st.st_mode) || !secret_mode_ok(&st))
 		rc = OTP_ERR_DB_PERM;
 	if (rc != OTP_OK) {
 		close(fd);

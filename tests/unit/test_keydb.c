@@ -654,6 +654,11 @@ static void test_perms(void **state)
 		expect_perm(f->db);
 		assert_int_equal(chmod(files[i], 0602), 0);
 		expect_perm(f->db);
+		/* Readable by others is refused too: the files hold secrets. */
+		assert_int_equal(chmod(files[i], 0640), 0);
+		expect_perm(f->db);
+		assert_int_equal(chmod(files[i], 0604), 0);
+		expect_perm(f->db);
 		assert_int_equal(chmod(files[i], 0600), 0);
 		assert_int_equal(get_seq(f->db, "alice"), 1);
 	}
