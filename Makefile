@@ -66,6 +66,8 @@ DEPS_UNPACK := vsftpd proftpd-core
 PKGDIR     := build/pkg
 # make demo: a private sshd and the ssh client.
 DEPS_DEMO  := openssh-server openssh-client util-linux python3
+# make bench: the peers measured beside pam_otp.
+DEPS_BENCH := libpam-oath
 # make fuzz: clang with its libFuzzer and sanitizer runtimes.
 DEPS_FUZZ  := clang libclang-rt-14-dev
 
@@ -87,12 +89,15 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 SCRIPT_TESTS := $(sort $(wildcard tests/*/*.sh))
 
-.PHONY: all deps demo-deps check test bench demo install uninstall clean
+.PHONY: all deps bench-deps demo-deps check test bench demo install uninstall clean
 
 all: $(LIB) $(PROGS)
 
 deps:
 	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST) --unpack $(PKGDIR) $(DEPS_UNPACK)
+
+bench-deps:
+	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_BENCH)
 
 demo-deps:
 	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_DEMO)
@@ -122,6 +127,13 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lcmocka $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
 
+# The power-loss test's LD_PRELOAD shim (tests/shim/powercut.c).
+SHIM     := $(B)/tests/powercut.so
+
+$(SHIM): tests/shim/powercut.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $< -ldl -o $@
+
 $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lpam -lpam_misc $(LIBS_GDBM) $(LIBS_CRYPTO) -lpthread -o $@
@@ -132,14 +144,14 @@ $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 # anything else a PATH may put first (a python3 shim that starts slowly).
 DEBIAN_PATH := /usr/sbin:/usr/bin:/sbin:/bin:$(PATH)
 
-test: all $(UNIT_BIN) $(TOOL_BIN)
+test: all $(UNIT_BIN) $(TOOL_BIN) $(SHIM)
 	@mkdir -p $(B)/tests
 	@PATH=$(DEBIAN_PATH) OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) OTP_SANITIZE=$(SANITIZE) \
 	  OTP_PKGDIR=$(abspath $(PKGDIR)) TEST_LOGDIR=$(abspath $(B))/tests \
 	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
 
 # Benchmarks print numbers and are not run by the tests.
-bench: all
+bench: bench-deps all $(TOOL_BIN)
 	@for b in $(sort $(wildcard bench/*.sh)); do \
 	  PATH=$(DEBIAN_PATH) OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) $$b || exit 1; \
 	done

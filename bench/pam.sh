@@ -1,53 +1,106 @@
 #!/bin/sh
-# pam.sh - pam_otp authentications per second through the real libpam, in one
-# process (pam_start_confdir), successful and failed, with 1 and with 100,000
-# enrolled users, beside the disk's raw fdatasync rate measured in the same
-# run: a durable login can go no faster than the syncs it needs.
+# pam.sh - durable logins per second through the real libpam (pam_start_confdir,
+# the module loaded and unloaded per login, as sshd does), beside what bounds
+# them, all measured in this run on this disk:
+#   - the raw pwrite+fdatasync rate: a durable login needs at least one sync;
+#   - pam_oath (Debian's libpam-oath, HOTP users file), the peer, driven by
+#     the same driver with HOTP codes;
+#   - pam_otp: successes, failures and unknown users, with 1 and 100,000
+#     enrolled users, with 1 and 8 concurrent clients (8 processes).
+# A row that accepted nothing where it should have gets no ratio.
 # Usage: OTP_BUILD=build bench/pam.sh [SECONDS] [USERS]
 set -eu
 
 : "${OTP_BUILD:=build}"
+OTP_BUILD=$(cd "$OTP_BUILD" && pwd -P)   # the PAM files name the module by absolute path
 SECS=${1:-5}
 USERS=${2:-100000}
+CLIENTS=8
 DRIVE=$OTP_BUILD/tests/tools/pamdrive
 DBS=$OTP_BUILD/tests/tools/dbstress
-for p in "$DRIVE" "$DBS" "$OTP_BUILD/otpkey" "$OTP_BUILD/pam_otp.so"; do
-	[ -e "$p" ] || { echo "pam.sh: $p not built (make all $DRIVE $DBS)" >&2; exit 1; }
+OATH=/lib/$(cc -print-multiarch)/security/pam_oath.so
+for p in "$DRIVE" "$DBS" "$OTP_BUILD/otpkey" "$OTP_BUILD/pam_otp.so" "$OATH"; do
+	[ -e "$p" ] || { echo "pam.sh: $p missing (make all $DRIVE $DBS; libpam-oath)" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/otp-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 chmod 700 "$tmp"
 PASS="bench pass phrase"
-mkdir -p "$tmp/pam.d" "$tmp/one" "$tmp/big"
+HEX=3132333435363738393031323334353637383930
+mkdir -p "$tmp/pam.d" "$tmp/one" "$tmp/big" "$tmp/oath"
 for d in one big; do
-	# No lockout: the failure runs would otherwise lock the users out.
+	# No lockout: the failure rows would otherwise lock the users out.
 	echo "auth required $OTP_BUILD/pam_otp.so db=$tmp/$d/otpkeys.db max_failures=0" > "$tmp/pam.d/$d"
 	printf '%s\n%s\n' "$PASS" "$PASS" |
 		"$OTP_BUILD/otpkey" --db "$tmp/$d/otpkeys.db" init -n 9999 -s bench t >/dev/null
+	"$OTP_BUILD/otpkey" --db "$tmp/$d/otpkeys.db" checkpoint
 done
-"$DBS" clone "$tmp/one/otpkeys.db" t u 1
+"$DBS" clone "$tmp/one/otpkeys.db" t u "$CLIENTS"
 "$DBS" clone "$tmp/big/otpkeys.db" t u "$USERS"
+# pam_oath rewrites its users file (under its own lock) at every login.
+echo "auth required $OATH usersfile=$tmp/oath/users window=20" > "$tmp/pam.d/oath"
+i=0
+while [ $i -lt "$CLIENTS" ]; do
+	echo "HOTP o${i}_0 - $HEX" >> "$tmp/oath/users"   # one user per client: its counters are the client's
+	i=$((i + 1))
+done
+chmod 600 "$tmp/oath/users"
 
-echo "pam_otp through libpam, ${SECS}s per row, in $tmp"
+# rows SERVICE PREFIX NUSERS ANSWER CLIENTS: "rate accepted" summed over the
+# clients, client k starting at user k*NUSERS/CLIENTS; NUSERS "own": client k
+# alone logs in as PREFIXk_0.
+rows() {
+	svc=$1 prefix=$2 n=$3 answer=$4 c=$5 k=0
+	while [ $k -lt "$c" ]; do
+		if [ "$n" = own ]; then
+			"$DRIVE" -b "$SECS" "$tmp/pam.d" "$svc" "${prefix}${k}_" 1 "$answer" > "$tmp/r.$k" &
+		else
+			"$DRIVE" -b "$SECS" "$tmp/pam.d" "$svc" "$prefix" "$n" "$answer" $((k * n / c)) \
+				> "$tmp/r.$k" &
+		fi
+		k=$((k + 1))
+	done
+	wait
+	cat "$tmp"/r.* | awk '{ rate += $8; ok += $4 } END { printf "%.1f %d\n", rate, ok }'
+	rm -f "$tmp"/r.*
+}
+
+echo "pam_otp through libpam, ${SECS}s per row, $CLIENTS clients where so marked, in $tmp"
 set -- $("$DBS" fsyncrate "$tmp" 2000); sync_rate=$1
-run() { "$DRIVE" -b "$SECS" "$tmp/pam.d" "$1" u "$2" "$3" | awk '{print $8, $4}'; }
-set -- $(run one 1 "@$PASS");                    s1=$1 s1ok=$2
-set -- $(run big "$USERS" "@$PASS");             sN=$1 sNok=$2
-set -- $(run one 1 "WRONG WORD WRONG WORD");     f1=$1
-set -- $(run big "$USERS" "WRONG WORD WRONG WORD"); fN=$1
-# Unknown users must cost what enrolled users' failures cost (no enumeration by timing).
-fu=$("$DRIVE" -b "$SECS" "$tmp/pam.d" big nobody 1000 "WRONG WORD WRONG WORD" | awk '{print $8}')
+set -- $(rows one u 1 "@$PASS" 1);                         s1=$1 s1ok=$2
+set -- $(rows big u "$USERS" "@$PASS" 1);                  sN=$1 sNok=$2
+set -- $(rows one u 1 "WRONG WORD WRONG WORD" 1);          f1=$1
+set -- $(rows big u "$USERS" "WRONG WORD WRONG WORD" 1);   fN=$1
+set -- $(rows big nobody 1000 "WRONG WORD WRONG WORD" 1);  fu=$1
+set -- $(rows big u "$USERS" "@$PASS" "$CLIENTS");         s8=$1 s8ok=$2
+set -- $(rows oath o own "%$HEX" 1);                       o1=$1 o1ok=$2
+set -- $(rows oath o own "%$HEX" "$CLIENTS");              o8=$1 o8ok=$2
 
-printf '%-34s %14s\n' "" "per second"
-printf '%-34s %14s\n' "raw pwrite+fdatasync (disk limit)" "$sync_rate"
-printf '%-34s %14s   (%s accepted)\n' "success, 1 user" "$s1" "$s1ok"
-printf '%-34s %14s   (%s accepted)\n' "success, $USERS users" "$sN" "$sNok"
-printf '%-34s %14s\n' "failure, 1 user" "$f1"
-printf '%-34s %14s\n' "failure, $USERS users" "$fN"
-printf '%-34s %14s\n' "failure, unknown users" "$fu"
-awk -v s1="$s1" -v sN="$sN" -v f1="$f1" -v fN="$fN" -v fu="$fu" -v d="$sync_rate" 'BEGIN {
-	printf "ratio %s users / 1 user: success %.2f, failure %.2f\n", '"$USERS"', sN / s1, fN / f1
-	printf "ratio unknown-user failures / enrolled-user failures: %.2f (1.0: no timing oracle)\n", fu / fN
-	printf "success rate / fdatasync rate: %.3f (each login: two durable updates, three syncs each)\n", s1 / d
+printf '%-44s %12s\n' "" "per second"
+printf '%-44s %12s\n' "raw pwrite+fdatasync (one stream)" "$sync_rate"
+printf '%-44s %12s   (%s accepted)\n' "pam_otp success, 1 user" "$s1" "$s1ok"
+printf '%-44s %12s   (%s accepted)\n' "pam_otp success, $USERS users" "$sN" "$sNok"
+printf '%-44s %12s\n' "pam_otp failure, 1 user" "$f1"
+printf '%-44s %12s\n' "pam_otp failure, $USERS users" "$fN"
+printf '%-44s %12s\n' "pam_otp unknown users" "$fu"
+printf '%-44s %12s   (%s accepted)\n' "pam_otp success, $USERS users, $CLIENTS clients" "$s8" "$s8ok"
+printf '%-44s %12s   (%s accepted)\n' "pam_oath success, 1 user" "$o1" "$o1ok"
+printf '%-44s %12s   (%s accepted)\n' "pam_oath success, $CLIENTS users, $CLIENTS clients" "$o8" "$o8ok"
+awk -v s1="$s1" -v sN="$sN" -v f1="$f1" -v fN="$fN" -v fu="$fu" -v s8="$s8" -v o1="$o1" -v o8="$o8" \
+    -v d="$sync_rate" -v s1ok="$s1ok" -v sNok="$sNok" -v s8ok="$s8ok" -v o1ok="$o1ok" -v o8ok="$o8ok" \
+    -v users="$USERS" -v c="$CLIENTS" '
+function ratio(what, a, b, okay) {
+	if (!okay) { printf "%-58s  none (a row accepted nothing)\n", what; return }
+	printf "%-58s %6.2f\n", what, a / b
+}
+BEGIN {
+	ratio("success / raw fdatasync rate (goal >= 0.8)", s1, d, s1ok > 0)
+	ratio("success / pam_oath success (goal > 1)", s1, o1, s1ok > 0 && o1ok > 0)
+	ratio("success, " users " users / 1 user (flat: 1)", sN, s1, s1ok > 0 && sNok > 0)
+	ratio("failure / success, 1 user (goal 0.9-1.1)", f1, s1, s1ok > 0)
+	ratio("failure / success, " users " users (goal 0.9-1.1)", fN, sN, sNok > 0)
+	ratio("unknown users / success (goal 0.9-1.1)", fu, sN, sNok > 0)
+	ratio(c " clients / raw fdatasync rate (goal > 1)", s8, d, s8ok > 0)
+	ratio(c " clients / pam_oath with " c " clients", s8, o8, s8ok > 0 && o8ok > 0)
 }'

@@ -18,7 +18,7 @@
  * many names it holds, the names, the check.
  */
 #define PROFILE_MAGIC  "OTPPROF1"
-#define PROFILE_SLOTS  32
+#define PROFILE_SLOTS  100    /* every user, in a store of up to 100; a uniform sample beyond */
 #define PROFILE_NAME   (OTP_USER_MAX + 1)
 #define PROFILE_OFF_COUNT 8
 #define PROFILE_OFF_N     16
@@ -194,14 +194,17 @@ static void default_shape(const unsigned char mac[32], struct otp_shape *sh)
 
 /*
  * Modelled on the sampled user A: the same kind of key and token, a seed
- * of the same form, and a count near A's, spread as far as two other
- * sampled users B and C lie apart and within the range the three span, so
- * that the counts of fakes follow those of real users (clustered when
- * they cluster, spread when they spread) without repeating them.
+ * of the same form, and a count near A's: A's plus up to a quarter of how
+ * far two other sampled users B and C lie apart, either way, reflected back
+ * into the range the three span.  So the counts of fakes follow those of
+ * real users (clustered when they cluster, spread when they spread) without
+ * landing on real users' counts more often than real users do.
  */
 static void shape_from(const struct otp_record *a, const struct otp_record *b,
                        const struct otp_record *c, const unsigned char mac[32], struct otp_shape *sh)
 {
+	long seq, lo, hi, spread = 0, off = 0;
+
 	memset(sh, 0, sizeof(*sh));
 	sh->token = a->tok.type;
 	sh->has_key = otp_record_has_key(a);
@@ -211,14 +214,19 @@ static void shape_from(const struct otp_record *a, const struct otp_record *b,
 	seed_like(a->seed, mac + 8, sh->seed);
 	if (sh->seed[0] == '\0')
 		otp_seed_from_bytes(mac + 8, sh->seed);
-	long seq = a->seq, lo = a->seq, hi = a->seq, spread = 0;
+	seq = lo = hi = a->seq;
 	if (b != NULL && c != NULL) {
 		lo = a->seq < b->seq ? (a->seq < c->seq ? a->seq : c->seq) : (b->seq < c->seq ? b->seq : c->seq);
 		hi = a->seq > b->seq ? (a->seq > c->seq ? a->seq : c->seq) : (b->seq > c->seq ? b->seq : c->seq);
 		spread = b->seq > c->seq ? (long)(b->seq - c->seq) : (long)(c->seq - b->seq);
 	}
-	if (spread > 0)
-		seq += (long)(u16at(mac + 24) % (unsigned)(spread + 1)) - spread / 2;
+	if (spread >= 2)
+		off = (long)(u16at(mac + 24) % (unsigned)(spread / 2 + 1)) - spread / 4;
+	seq += off;
+	if (seq > hi)
+		seq = hi - (seq - hi);
+	if (seq < lo)
+		seq = lo + (lo - seq);
 	seq = seq < lo ? lo : seq > hi ? hi : seq;
 	sh->seq = seq < 1 ? 1 : seq > OTP_SEQ_MAX ? OTP_SEQ_MAX : (unsigned)seq;
 }

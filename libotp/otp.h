@@ -513,6 +513,14 @@ enum otp_err otp_db_set_host_secret(const char *spec, unsigned lock_ms, const un
                                     bool force);
 
 /*
+ * Writes everything the store holds into its main file: for the local
+ * store, a checkpoint of the log into the GDBM file, so that the GDBM
+ * file alone is complete (to copy it, say).  Returns OTP_OK or a store
+ * error.
+ */
+enum otp_err otp_db_flush(const char *spec, unsigned lock_ms);
+
+/*
  * The user's outstanding logins (RFC 2289 s9 challenges not yet answered
  * nor expired) into *n; with clear, forgets them (otpkey unlock).
  * Returns OTP_OK or a store error.

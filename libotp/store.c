@@ -185,6 +185,16 @@ enum otp_err otp_db_update(const char *spec, const char *user, bool create,
 	if ((rc = otp_store_open(spec, lock_ms, create, &s)) != OTP_OK)
 		return rc;
 	rc = s->ops->txn(s, user, create ? OTP_TXN_CREATE : 0, update_cb, &u);
+	/*
+	 * The store-wide values logins need are made by the programs that add
+	 * users, so that no login ever adds an entry to the store.
+	 */
+	if (rc == OTP_OK && create) {
+		unsigned char secret[32];
+
+		rc = otp_store_host_secret(s, secret);
+		otp_wipe(secret, sizeof(secret));
+	}
 	/* Who is enrolled shapes the fake challenges: keep their sample current. */
 	if (rc == OTP_OK && u.act == OTP_DB_STORE && !u.existed)
 		rc = otp_profile_note(s, user, true);
@@ -306,5 +316,18 @@ enum otp_err otp_db_pending(const char *spec, const char *user, unsigned lock_ms
 	otp_store_close(s);
 	if (rc == OTP_OK)
 		*n = c.n;
+	return rc;
+}
+
+enum otp_err otp_db_flush(const char *spec, unsigned lock_ms)
+{
+	struct otp_store *s = NULL;
+	enum otp_err rc;
+
+	if ((rc = otp_store_open(spec, lock_ms, false, &s)) != OTP_OK)
+		return rc;
+	if (s->ops->flush != NULL)
+		rc = s->ops->flush(s);
+	otp_store_close(s);
 	return rc;
 }

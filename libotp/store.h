@@ -77,6 +77,8 @@ struct otp_store_ops {
 	/* Stores one durably; with create_only, OTP_ERR_EXISTS when it is already set. */
 	enum otp_err (*meta_put)(struct otp_store *s, const char *name, const unsigned char *val,
 	                         size_t len, bool create_only);
+	/* Optional: make the store's main file hold everything (a checkpoint); NULL: nothing to do. */
+	enum otp_err (*flush)(struct otp_store *s);
 	void (*close)(struct otp_store *s);
 };
 

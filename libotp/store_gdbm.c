@@ -1,640 +1,31 @@
-/* store_gdbm.c - the local store: one GDBM file, its lock, journalled durable updates, recovery (otpkeys(5)). */
+/* store_gdbm.c - the local store: GDBM as of the last checkpoint, the log since, the shared lock (otpkeys(5)). */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <gdbm.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "otp.h"
 #include "internal.h"
 #include "store.h"
+#include "gdbm_store.h"
 
-/* Journal entry: magic, u16 op, u16 key length, u32 value length, key, value, check. */
-#define JNL_MAGIC          "OTPJRNL1"
-#define JNL_MAGIC_LEN      8
-#define JNL_HDR_LEN        16
-#define JNL_OP_STORE       1
-#define JNL_OP_DELETE      2
-#define JNL_KEY_MAX        255
-#define JNL_VAL_MAX        4096
-#define JNL_MAX            (JNL_HDR_LEN + JNL_KEY_MAX + JNL_VAL_MAX + OTP_CHECK_LEN)
-
-/*
- * Reserved entries: keys starting with a space, which no user name has.
- * " NAME" holds the store-wide value NAME (" host-secret", " profile"),
- * " m:USER" a user's outstanding challenges, " sync" nothing of meaning:
- * it is rewritten when a transaction must cost a durable write.
- */
-#define MARKS_PREFIX       " m:"
-#define SYNC_KEY           " sync"
-
-/* Lock polling: short sleeps with jitter, so waiters do not march in step. */
-#define LOCK_SLEEP_MIN_MS  2
-#define LOCK_SLEEP_SPAN_MS 9
-
-#define GDBM_OPEN_FLAGS    (GDBM_NOLOCK | GDBM_NOMMAP | GDBM_CLOEXEC | GDBM_CLOERROR)
-
-struct db {
-	char path[PATH_MAX];
-	char dir[PATH_MAX];
-	char lockpath[PATH_MAX];
-	char jpath[PATH_MAX];
-	char newpath[PATH_MAX];
-	int lockfd;
-	int jfd;
-	GDBM_FILE dbf;
-	bool excl;
-	struct timespec deadline;
-};
-
-/* ---- user names and paths ------------------------------------------------ */
-
-static enum otp_err make_paths(struct db *db, const char *path)
-{
-	const char *slash;
-	int n;
-
-	if (path == NULL || path[0] == '\0')
-		return OTP_ERR_INVALID;
-	n = snprintf(db->path, sizeof(db->path), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(db->path))
-		return OTP_ERR_TOO_LONG;
-	slash = strrchr(path, '/');
-	if (slash == NULL)
-		n = snprintf(db->dir, sizeof(db->dir), ".");
-	else if (slash == path)
-		n = snprintf(db->dir, sizeof(db->dir), "/");
-	else
-		n = snprintf(db->dir, sizeof(db->dir), "%.*s", (int)(slash - path), path);
-	if (n < 0 || (size_t)n >= sizeof(db->dir) || (slash != NULL && slash[1] == '\0'))
-		return OTP_ERR_INVALID;
-	n = snprintf(db->lockpath, sizeof(db->lockpath), "%s.lock", path);
-	if (n < 0 || (size_t)n >= sizeof(db->lockpath))
-		return OTP_ERR_TOO_LONG;
-	n = snprintf(db->jpath, sizeof(db->jpath), "%s.journal", path);
-	if (n < 0 || (size_t)n >= sizeof(db->jpath))
-		return OTP_ERR_TOO_LONG;
-	n = snprintf(db->newpath, sizeof(db->newpath), "%s.new", path);
-	if (n < 0 || (size_t)n >= sizeof(db->newpath))
-		return OTP_ERR_TOO_LONG;
-	return OTP_OK;
-}
-
-/* ---- files: ownership, modes, creation ----------------------------------- */
-
-/* Owned by root or by us, and writable by nobody else. */
-static bool owner_mode_ok(const struct stat *st)
-{
-	return (st->st_uid == 0 || st->st_uid == geteuid()) && (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
-}
-
-/* A file that holds secrets: as above, and readable by nobody else either. */
-static bool secret_mode_ok(const struct stat *st)
-{
-	return owner_mode_ok(st) && (st->st_mode & (S_IRGRP | S_IROTH)) == 0;
-}
-
-static enum otp_err sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	enum otp_err rc = OTP_OK;
-
-	if (fd < 0)
-		return OTP_ERR_DB_IO;
-	if (fsync(fd) != 0)
-		rc = OTP_ERR_DB_IO;
-	close(fd);
-	return rc;
-}
-
-static enum otp_err check_dir(const struct db *db, bool create)
-{
-	struct stat st;
-
-	if (stat(db->dir, &st) != 0) {
-		if (errno != ENOENT)
-			return OTP_ERR_DB_OPEN;
-		if (!create)
-			return OTP_ERR_DB_MISSING;
-		/* Only the last component: we do not invent a whole tree. */
-		if (mkdir(db->dir, 0700) != 0 && errno != EEXIST)
-			return OTP_ERR_DB_OPEN;
-		if (stat(db->dir, &st) != 0)
-			return OTP_ERR_DB_OPEN;
-		if (S_ISDIR(st.st_mode) && st.st_uid == geteuid() && chmod(db->dir, 0700) != 0)
-			return OTP_ERR_DB_OPEN;
-		if (stat(db->dir, &st) != 0)
-			return OTP_ERR_DB_OPEN;
-	}
-	if (!S_ISDIR(st.st_mode) || !owner_mode_ok(&st))
-		return OTP_ERR_DB_PERM;
-	return OTP_OK;
-}
-
-/*
- * Opens p (never through a symlink) and checks it is a safe regular file.
- * With may_create, a missing file is created 0600 whatever the umask;
- * *created says so.  Missing otherwise: OTP_ERR_DB_MISSING.
- */
-static enum otp_err open_checked(const char *p, int flags, bool may_create, int *fdp,
-                                 bool *created)
-{
-	struct stat st;
-	int fd;
-	bool made = false;
-	enum otp_err rc = OTP_OK;
-
-	*fdp = -1;
-	for (;;) {
-		/* O_NONBLOCK: a FIFO planted here must not hang the login. */
-		fd = open(p, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-		if (fd >= 0 || errno != ENOENT || !may_create)
-			break;
-		fd = open(p, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-		if (fd >= 0) {
-			made = true;
-			break;
-		}
-		if (errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return OTP_ERR_DB_MISSING;
-		/* A symlink, or a directory where a file should be. */
-		return errno == ELOOP || errno == EISDIR ? OTP_ERR_DB_PERM : OTP_ERR_DB_OPEN;
-	}
-	if (made && fchmod(fd, 0600) != 0)
-		rc = OTP_ERR_DB_OPEN;
-	else if (fstat(fd, &st) != 0)
-		rc = OTP_ERR_DB_IO;
-	else if (!S_ISREG(st.st_mode) || !secret_mode_ok(&st))
-		rc = OTP_ERR_DB_PERM;
-	if (rc != OTP_OK) {
-		close(fd);
-		return rc;
-	}
-	*fdp = fd;
-	if (created != NULL)
-		*created = made;
-	return OTP_OK;
-}
-
-/* ---- the lock ------------------------------------------------------------ */
-
-static bool past(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
-/*
- * flock() polled without blocking until the deadline: no signals or
- * alarms, which a threaded caller such as sshd could not afford.
- */
-static enum otp_err lock_wait(struct db *db, int op)
-{
-	struct timespec now;
-	uint32_t x;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	x = (uint32_t)now.tv_nsec ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)db;
-	for (;;) {
-		if (flock(db->lockfd, op | LOCK_NB) == 0)
-			return OTP_OK;
-		if (errno == EINTR)
-			continue;
-		if (errno != EWOULDBLOCK)
-			return OTP_ERR_DB_IO;
-		if (past(&db->deadline))
-			return OTP_ERR_DB_LOCK;
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		struct timespec nap = {
-			.tv_sec = 0,
-			.tv_nsec = (long)(LOCK_SLEEP_MIN_MS + x % LOCK_SLEEP_SPAN_MS) * 1000000L
-		};
-		nanosleep(&nap, NULL);
-	}
-}
-
-/* ---- GDBM ------------------------------------------------------------------ */
-
-static enum otp_err gdbm_err(int e)
-{
-	switch (e) {
-	case GDBM_MALLOC_ERROR:
-		return OTP_ERR_NOMEM;
-	case GDBM_FILE_OPEN_ERROR:
-	case GDBM_CANT_BE_READER:
-	case GDBM_CANT_BE_WRITER:
-	case GDBM_BAD_OPEN_FLAGS:
-		return OTP_ERR_DB_OPEN;
-	case GDBM_BLOCK_SIZE_ERROR:
-	case GDBM_BAD_MAGIC_NUMBER:
-	case GDBM_EMPTY_DATABASE:
-	case GDBM_BYTE_SWAPPED:
-	case GDBM_BAD_FILE_OFFSET:
-	case GDBM_FILE_EOF:
-	case GDBM_NEED_RECOVERY:
-	case GDBM_DIR_OVERFLOW:
-	case GDBM_BAD_BUCKET:
-	case GDBM_BAD_HEADER:
-	case GDBM_BAD_AVAIL:
-	case GDBM_BAD_HASH_TABLE:
-	case GDBM_BAD_DIR_ENTRY:
-	case GDBM_BUCKET_CACHE_CORRUPTED:
-	case GDBM_BAD_HASH_ENTRY:
-		return OTP_ERR_DB_CORRUPT;
-	default:
-		return OTP_ERR_DB_IO;
-	}
-}
-
-/* gdbm_fetch into a caller buffer; the GDBM copy is wiped and freed here. */
-static enum otp_err fetch(struct db *db, const char *key, size_t keylen,
-                          unsigned char *buf, size_t size, size_t *len, bool *found)
-{
-	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
-	datum v;
-	enum otp_err rc = OTP_OK;
-
-	*found = false;
-	*len = 0;
-	v = gdbm_fetch(db->dbf, k);
-	if (v.dptr == NULL) {
-		if (gdbm_errno != GDBM_ITEM_NOT_FOUND)
-			rc = gdbm_err(gdbm_errno);
-		goto out;
-	}
-	*found = true;
-	/*
-	 * Callers pass a buffer one byte longer than any value they accept, so
-	 * a longer value still reads as too long, and its head can be checked.
-	 */
-	*len = v.dsize < 0 ? 0 : (size_t)v.dsize < size ? (size_t)v.dsize : size;
-	memcpy(buf, v.dptr, *len);
-out:
-	if (v.dptr != NULL) {
-		otp_wipe(v.dptr, v.dsize > 0 ? (size_t)v.dsize : 0);
-		free(v.dptr);
-	}
-	return rc;
-}
-
-static enum otp_err apply(struct db *db, int op, const char *key, size_t keylen,
-                          const unsigned char *val, size_t vallen)
-{
-	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
-	datum v = { .dptr = (char *)val, .dsize = (int)vallen };
-
-	if (op == JNL_OP_STORE) {
-		if (gdbm_store(db->dbf, k, v, GDBM_REPLACE) != 0)
-			return gdbm_err(gdbm_errno);
-	} else if (gdbm_delete(db->dbf, k) != 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND) {
-		return gdbm_err(gdbm_errno);
-	}
-	return gdbm_sync(db->dbf) == 0 ? OTP_OK : OTP_ERR_DB_IO;
-}
-
-/* A new database is built aside and renamed into place: never half-made. */
-static enum otp_err create_db(struct db *db)
-{
-	GDBM_FILE dbf = NULL;
-	int fd = -1;
-	enum otp_err rc;
-
-	if (unlink(db->newpath) != 0 && errno != ENOENT)
-		return OTP_ERR_DB_OPEN;
-	if ((rc = open_checked(db->newpath, O_RDWR, true, &fd, NULL)) != OTP_OK)
-		return rc;
-	dbf = gdbm_fd_open(fd, db->newpath, 0, GDBM_NEWDB | GDBM_OPEN_FLAGS, NULL);
-	if (dbf == NULL) {
-		rc = gdbm_err(gdbm_errno);
-		goto out;
-	}
-	if (gdbm_sync(dbf) != 0)
-		rc = OTP_ERR_DB_IO;
-	if (gdbm_close(dbf) != 0 && rc == OTP_OK)
-		rc = OTP_ERR_DB_IO;
-	if (rc == OTP_OK && rename(db->newpath, db->path) != 0)
-		rc = OTP_ERR_DB_OPEN;
-	if (rc == OTP_OK)
-		rc = sync_dir(db->dir);
-out:
-	if (rc != OTP_OK)
-		unlink(db->newpath);
-	return rc;
-}
-
-/*
- * GDBM's own salvage, keeping a backup of the damaged file beside it; then
- * the journal is replayed by the caller, since the salvage may have lost
- * the entry the journal describes.
- */
-static enum otp_err recover(struct db *db)
-{
-	gdbm_recovery r;
-	int fd;
-	enum otp_err rc = OTP_OK;
-
-	memset(&r, 0, sizeof(r));
-	if (!db->excl || gdbm_recover(db->dbf, &r, GDBM_RCVR_BACKUP | GDBM_RCVR_FORCE) != 0) {
-		rc = OTP_ERR_DB_CORRUPT;
-		goto out;
-	}
-	fd = gdbm_fdesc(db->dbf);
-	if (fd < 0 || fchmod(fd, 0600) != 0 || fsync(fd) != 0 || sync_dir(db->dir) != OTP_OK)
-		rc = OTP_ERR_DB_IO;
-	/* Salvaged, but with entries lost: say so rather than carry on. */
-	else if (r.failed_keys != 0 || r.failed_buckets != 0)
-		rc = OTP_ERR_DB_CORRUPT;
-out:
-	free(r.backup_name);
-	return rc;
-}
-
-/* ---- the journal ----------------------------------------------------------- */
-
-static enum otp_err journal_clear(struct db *db)
-{
-	if (ftruncate(db->jfd, 0) != 0 || fdatasync(db->jfd) != 0)
-		return OTP_ERR_DB_IO;
-	return OTP_OK;
-}
-
-/*
- * Applies a complete, valid journal entry (again: every op is idempotent)
- * and empties the journal; an incomplete or damaged one was never
- * acknowledged and is dropped.
- */
-static enum otp_err journal_replay(struct db *db)
-{
-	unsigned char *j = NULL;
-	struct stat st;
-	ssize_t got;
-	size_t n = 0, keylen, vallen;
-	unsigned op;
-	enum otp_err rc = OTP_OK;
-
-	if (fstat(db->jfd, &st) != 0)
-		return OTP_ERR_DB_IO;
-	if (st.st_size == 0)
-		return OTP_OK;
-	if (st.st_size < 0 || st.st_size > JNL_MAX)
-		goto discard;
-	n = (size_t)st.st_size;
-	if ((j = malloc(n)) == NULL)
-		return OTP_ERR_NOMEM;
-	got = pread(db->jfd, j, n, 0);
-	if (got < 0) {
-		rc = OTP_ERR_DB_IO;
-		goto out;
-	}
-	if ((size_t)got != n || n < JNL_HDR_LEN + OTP_CHECK_LEN ||
-	    memcmp(j, JNL_MAGIC, JNL_MAGIC_LEN) != 0)
-		goto discard;
-	op = otp_get_u16(j + 8);
-	keylen = otp_get_u16(j + 10);
-	vallen = otp_get_u32(j + 12);
-	if ((op != JNL_OP_STORE && op != JNL_OP_DELETE) || keylen == 0 ||
-	    keylen > JNL_KEY_MAX || vallen > JNL_VAL_MAX ||
-	    (op == JNL_OP_DELETE && vallen != 0) ||
-	    n != JNL_HDR_LEN + keylen + vallen + OTP_CHECK_LEN ||
-	    !otp_check_ok(j, n - OTP_CHECK_LEN, j + n - OTP_CHECK_LEN))
-		goto discard;
-	rc = apply(db, (int)op, (const char *)j + JNL_HDR_LEN, keylen,
-	           j + JNL_HDR_LEN + keylen, vallen);
-	if (rc != OTP_OK && gdbm_needs_recovery(db->dbf)) {
-		if ((rc = recover(db)) == OTP_OK)
-			rc = apply(db, (int)op, (const char *)j + JNL_HDR_LEN, keylen,
-			           j + JNL_HDR_LEN + keylen, vallen);
-	}
-	if (rc != OTP_OK)
-		goto out;
-discard:
-	rc = journal_clear(db);
-out:
-	if (j != NULL) {
-		otp_wipe(j, n);
-		free(j);
-	}
-	return rc;
-}
-
-/*
- * The one durable write: journal entry, fsync, GDBM op, sync, empty journal.
- * Once the journal fsync is done the change will survive a crash, so a
- * later failure leaves the entry for the next open to replay.
- */
-static enum otp_err commit(struct db *db, int op, const char *key, size_t keylen,
-                           const unsigned char *val, size_t vallen)
-{
-	unsigned char j[JNL_MAX];
-	size_t n = JNL_HDR_LEN + keylen + vallen + OTP_CHECK_LEN;
-	enum otp_err rc;
-
-	if (keylen == 0 || keylen > JNL_KEY_MAX || vallen > JNL_VAL_MAX)
-		return OTP_ERR_INVALID;
-	memcpy(j, JNL_MAGIC, JNL_MAGIC_LEN);
-	otp_put_u16(j + 8, (uint16_t)op);
-	otp_put_u16(j + 10, (uint16_t)keylen);
-	otp_put_u32(j + 12, (uint32_t)vallen);
-	memcpy(j + JNL_HDR_LEN, key, keylen);
-	if (vallen > 0)
-		memcpy(j + JNL_HDR_LEN + keylen, val, vallen);
-	if ((rc = otp_check_sum(j, n - OTP_CHECK_LEN, j + n - OTP_CHECK_LEN)) != OTP_OK)
-		goto out;
-	if (pwrite(db->jfd, j, n, 0) != (ssize_t)n || ftruncate(db->jfd, (off_t)n) != 0 ||
-	    fdatasync(db->jfd) != 0) {
-		rc = OTP_ERR_DB_IO;
-		goto out;
-	}
-	rc = apply(db, op, key, keylen, val, vallen);
-	if (rc != OTP_OK && gdbm_needs_recovery(db->dbf) && (rc = recover(db)) == OTP_OK) {
-		rc = journal_replay(db);
-		goto out;
-	}
-	if (rc == OTP_OK)
-		rc = journal_clear(db);
-out:
-	otp_wipe(j, n);
-	return rc;
-}
-
-/* ---- open and close -------------------------------------------------------- */
-
-static void db_init(struct db *db)
-{
-	memset(db, 0, sizeof(*db));
-	db->lockfd = -1;
-	db->jfd = -1;
-}
-
-static void db_close(struct db *db)
-{
-	if (db->dbf != NULL)
-		gdbm_close(db->dbf);
-	if (db->jfd >= 0)
-		close(db->jfd);
-	if (db->lockfd >= 0)
-		close(db->lockfd);   /* drops the flock */
-	db_init(db);
-}
-
-static enum otp_err journal_pending(struct db *db, bool *pending)
-{
-	struct stat st;
-	int fd;
-	enum otp_err rc;
-
-	*pending = false;
-	rc = open_checked(db->jpath, O_RDONLY, false, &fd, NULL);
-	if (rc == OTP_ERR_DB_MISSING)
-		return OTP_OK;
-	if (rc != OTP_OK)
-		return rc;
-	if (fstat(fd, &st) != 0)
-		rc = OTP_ERR_DB_IO;
-	else
-		*pending = st.st_size != 0;
-	close(fd);
-	return rc;
-}
-
-/*
- * Opens and locks the database: exclusive for a writer, or for a reader
- * that finds a journal to replay; shared otherwise.
- */
-static enum otp_err db_open(struct db *db, const char *path, bool write, bool create,
-                            unsigned lock_ms)
-{
-	struct stat st;
-	bool pending = false, created = false;
-	int fd = -1;
-	enum otp_err rc;
-
-	db_init(db);
-	clock_gettime(CLOCK_MONOTONIC, &db->deadline);
-	db->deadline.tv_sec += lock_ms / 1000;
-	db->deadline.tv_nsec += (long)(lock_ms % 1000) * 1000000L;
-	if (db->deadline.tv_nsec >= 1000000000L) {
-		db->deadline.tv_sec++;
-		db->deadline.tv_nsec -= 1000000000L;
-	}
-	create = create && write;
-	if ((rc = make_paths(db, path)) != OTP_OK)
-		goto out;
-	if ((rc = check_dir(db, create)) != OTP_OK)
-		goto out;
-	if (!create && lstat(db->path, &st) != 0) {
-		rc = errno == ENOENT ? OTP_ERR_DB_MISSING : OTP_ERR_DB_OPEN;
-		goto out;
-	}
-	if ((rc = open_checked(db->lockpath, O_RDWR, true, &db->lockfd, NULL)) != OTP_OK)
-		goto out;
-	if ((rc = lock_wait(db, write ? LOCK_EX : LOCK_SH)) != OTP_OK)
-		goto out;
-	db->excl = write;
-	if (!write) {
-		if ((rc = journal_pending(db, &pending)) != OTP_OK)
-			goto out;
-		if (pending) {
-			flock(db->lockfd, LOCK_UN);
-			if ((rc = lock_wait(db, LOCK_EX)) != OTP_OK)
-				goto out;
-			db->excl = true;
-		}
-	}
-
-	rc = open_checked(db->path, db->excl ? O_RDWR : O_RDONLY, false, &fd, NULL);
-	if (rc == OTP_ERR_DB_MISSING && create) {
-		if ((rc = create_db(db)) != OTP_OK)
-			goto out;
-		rc = open_checked(db->path, O_RDWR, false, &fd, NULL);
-	}
-	if (rc != OTP_OK)
-		goto out;
-	/* GDBM would quietly turn an empty file into a new, empty database. */
-	if (fstat(fd, &st) != 0)
-		rc = OTP_ERR_DB_IO;
-	else if (st.st_size == 0)
-		rc = OTP_ERR_DB_CORRUPT;
-	if (rc != OTP_OK) {
-		close(fd);
-		goto out;
-	}
-	db->dbf = gdbm_fd_open(fd, db->path, 0,
-	                       (db->excl ? GDBM_WRITER : GDBM_READER) | GDBM_OPEN_FLAGS, NULL);
-	if (db->dbf == NULL) {
-		rc = gdbm_err(gdbm_errno);
-		goto out;
-	}
-	if (db->excl) {
-		rc = open_checked(db->jpath, O_RDWR, true, &db->jfd, &created);
-		if (rc == OTP_OK && created)
-			rc = sync_dir(db->dir);
-		if (rc == OTP_OK)
-			rc = journal_replay(db);
-	}
-out:
-	if (rc != OTP_OK)
-		db_close(db);
-	return rc;
-}
-
-/*
- * A read that finds GDBM's structure damaged is retried once as a writer,
- * which may salvage the file (recover) and replay the journal.
- */
-static enum otp_err reopen_for_repair(struct db *db, const char *path, unsigned lock_ms)
-{
-	enum otp_err rc;
-
-	db_close(db);
-	if ((rc = db_open(db, path, true, false, lock_ms)) != OTP_OK)
-		return rc;
-	if ((rc = recover(db)) != OTP_OK)
-		return rc;
-	return journal_replay(db);
-}
-
-static enum otp_err read_record(struct db *db, const char *user, struct otp_record *rec,
-                                bool *exists)
-{
-	unsigned char buf[OTP_REC_MAX_SIZE + 1];
-	size_t len = 0;
-	enum otp_err rc;
-
-	memset(rec, 0, sizeof(*rec));
-	rc = fetch(db, user, strlen(user), buf, sizeof(buf), &len, exists);
-	if (rc == OTP_OK && *exists)
-		rc = otp_record_decode(buf, len, rec);
-	otp_wipe(buf, sizeof(buf));
-	return rc;
-}
-
-static bool needs_repair(const struct db *db, enum otp_err rc)
-{
-	return rc == OTP_ERR_DB_CORRUPT && db->dbf != NULL && gdbm_needs_recovery(db->dbf);
-}
-
-/* ---- the store interface ------------------------------------------------------ */
+#define SYNC_KEY        " sync"     /* the key of entries that only cost a durable write */
+#define GEN(h)          ((h) >> 32)
+#define END(h)          ((size_t)((h) & 0xffffffffu))
 
 struct gdbm_store {
 	struct otp_store base;
-	char path[PATH_MAX];
+	struct gpaths p;
+	struct gshm m;
+	struct gwal w;
+	GDBM_FILE dbf;                  /* a reader of the base, for generation dbf_gen */
+	uint64_t dbf_gen;
+	uint64_t head;                  /* the log's head while we hold the lock */
 	bool create;
 };
 
@@ -643,107 +34,373 @@ static struct gdbm_store *gs(struct otp_store *s)
 	return (struct gdbm_store *)(void *)s;
 }
 
-/* The reserved key for user's marks, or for a store-wide value; false if it does not fit. */
-static bool reserved_key(const char *prefix, const char *name, char *key, size_t size)
+/* ---- after a boot (gshm_open calls it under the exclusive flock) ------------------ */
+
+/* The log file, whole: preallocated with zeros and on disk, so that writing it never changes its size. */
+static enum otp_err wal_prepare(const struct gpaths *p, bool wipe)
 {
-	int n = snprintf(key, size, "%s%s", prefix, name);
+	static const unsigned char zeros[65536];
+	struct stat st;
+	bool created = false;
+	int fd;
+	enum otp_err rc = gfile_open(p->wal, O_RDWR, true, &fd, &created);
 
-	return n > 0 && (size_t)n < size && (size_t)n <= JNL_KEY_MAX;
-}
-
-static enum otp_err read_marks(struct db *db, const char *user, struct otp_marks *m)
-{
-	unsigned char buf[OTP_MARKS_BUFSZ + 1];
-	char key[OTP_USER_MAX + 8];
-	size_t len = 0;
-	bool found = false;
-	enum otp_err rc;
-
-	memset(m, 0, sizeof(*m));
-	if (!reserved_key(MARKS_PREFIX, user, key, sizeof(key)))
-		return OTP_ERR_INVALID;
-	rc = fetch(db, key, strlen(key), buf, sizeof(buf), &len, &found);
-	if (rc == OTP_OK && found)
-		otp_marks_decode(buf, len, m);
+	if (rc != OTP_OK)
+		return rc;
+	if (fstat(fd, &st) != 0) {
+		rc = OTP_ERR_DB_IO;
+		goto out;
+	}
+	for (off_t off = wipe ? 0 : st.st_size; off < (off_t)WAL_SIZE; off += (off_t)sizeof(zeros))
+		if (pwrite(fd, zeros, sizeof(zeros), off) != (ssize_t)sizeof(zeros)) {
+			rc = OTP_ERR_DB_IO;
+			goto out;
+		}
+	if (fsync(fd) != 0 || (created && gfile_sync_dir(p->dir) != OTP_OK))
+		rc = OTP_ERR_DB_IO;
+out:
+	close(fd);
 	return rc;
 }
 
-static enum otp_err write_marks(struct db *db, const char *user, const struct otp_marks *m)
+/* A new, empty base whose log is empty too: nothing of an earlier store at this path survives. */
+static enum otp_err fresh_base(const struct gpaths *p)
 {
-	unsigned char buf[OTP_MARKS_BUFSZ];
-	char key[OTP_USER_MAX + 8];
-	size_t len;
+	enum otp_err rc;
 
-	if (!reserved_key(MARKS_PREFIX, user, key, sizeof(key)))
-		return OTP_ERR_INVALID;
-	if (m->n == 0)
-		return commit(db, JNL_OP_DELETE, key, strlen(key), NULL, 0);
-	if ((len = otp_marks_encode(m, buf)) == 0)
-		return OTP_ERR_CRYPTO;
-	return commit(db, JNL_OP_STORE, key, strlen(key), buf, len);
+	if ((rc = wal_prepare(p, true)) != OTP_OK)
+		return rc;
+	return gdb_create(p);
 }
+
+static enum otp_err boot_recover(struct gshm *m, void *arg)
+{
+	struct gdbm_store *g = arg;
+	struct gwal w = { .fd = -1, .buf = NULL };
+	struct stat st;
+	GDBM_FILE dbf = NULL;
+	uint64_t gen = 0, head;
+	enum otp_err rc;
+
+	if (unlink(g->p.newdb) != 0 && errno != ENOENT)     /* a checkpoint that never finished */
+		return OTP_ERR_DB_IO;
+	if (lstat(g->p.db, &st) != 0) {
+		if (errno != ENOENT)
+			return OTP_ERR_DB_OPEN;
+		if (!g->create)
+			return OTP_ERR_DB_MISSING;
+		if ((rc = fresh_base(&g->p)) != OTP_OK)
+			return rc;
+	}
+	if ((rc = legacy_journal(&g->p)) != OTP_OK || (rc = wal_prepare(&g->p, false)) != OTP_OK)
+		return rc;
+	if ((rc = gdb_open(g->p.db, false, &dbf)) != OTP_OK)
+		return rc;
+	rc = gdb_gen(dbf, &gen);
+	gdbm_close(dbf);
+	if (rc != OTP_OK || (rc = gwal_open(&w, &g->p)) != OTP_OK)
+		return rc;
+	/* What the log holds whole is what the disk kept: all of it durable. */
+	head = gen << 32 | gwal_recover(&w, gen);
+	gwal_close(&w);
+	__atomic_store_n(&m->h->head, head, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->h->synced, head, __ATOMIC_RELEASE);
+	return OTP_OK;
+}
+
+/* ---- the lock, and the base as of the current generation ---------------------------- */
+
+static enum otp_err enter(struct gdbm_store *g)
+{
+	enum otp_err rc = gshm_lock(&g->m, g->base.lock_ms);
+
+	if (rc != OTP_OK)
+		return rc;
+	g->head = __atomic_load_n(&g->m.h->head, __ATOMIC_ACQUIRE);
+	/* A checkpoint changed the base since we opened it: open it again. */
+	if (g->dbf != NULL && g->dbf_gen != GEN(g->head)) {
+		gdbm_close(g->dbf);
+		g->dbf = NULL;
+	}
+	if (g->dbf == NULL && (rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
+		g->dbf_gen = GEN(g->head);
+	if (rc != OTP_OK)
+		gshm_unlock(&g->m);
+	return rc;
+}
+
+static void leave(struct gdbm_store *g)
+{
+	gshm_unlock(&g->m);
+}
+
+/* GDBM found its own structure damaged: its salvage, then the log still holds what is newer. */
+static enum otp_err repair(struct gdbm_store *g)
+{
+	GDBM_FILE w = NULL;
+	enum otp_err rc;
+
+	gdbm_close(g->dbf);
+	g->dbf = NULL;
+	if ((rc = gdb_open(g->p.db, true, &w)) != OTP_OK)
+		return rc;
+	rc = gdb_recover(w, g->p.dir);
+	gdbm_close(w);
+	if (rc == OTP_OK && (rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
+		g->dbf_gen = GEN(g->head);
+	return rc;
+}
+
+/* key's value under the lock: the log's latest entry, else the base's. */
+static enum otp_err read_key(struct gdbm_store *g, const char *key, unsigned char *buf,
+                             size_t size, size_t *len, bool *found)
+{
+	size_t keylen = strlen(key);
+	struct wal_ref ref;
+	bool in_log = false;
+	enum otp_err rc;
+
+	*len = 0;
+	*found = false;
+	if ((rc = gwal_find(&g->w, GEN(g->head), END(g->head), key, keylen, &ref, &in_log)) != OTP_OK)
+		return rc;
+	if (in_log) {
+		if (ref.type == WAL_STORE) {
+			*found = true;
+			*len = ref.vallen < size ? ref.vallen : size;
+			memcpy(buf, ref.val, *len);
+		}
+		return OTP_OK;
+	}
+	rc = gdb_fetch(g->dbf, key, keylen, buf, size, len, found);
+	if (rc == OTP_ERR_DB_CORRUPT && gdbm_needs_recovery(g->dbf) && (rc = repair(g)) == OTP_OK)
+		rc = gdb_fetch(g->dbf, key, keylen, buf, size, len, found);
+	return rc;
+}
+
+static enum otp_err read_record(struct gdbm_store *g, const char *user, struct otp_record *rec,
+                                bool *exists)
+{
+	unsigned char buf[OTP_REC_MAX_SIZE + 1];
+	size_t len = 0;
+	enum otp_err rc;
+
+	memset(rec, 0, sizeof(*rec));
+	rc = read_key(g, user, buf, sizeof(buf), &len, exists);
+	if (rc == OTP_OK && *exists)
+		rc = otp_record_decode(buf, len, rec);
+	otp_wipe(buf, sizeof(buf));
+	return rc;
+}
+
+/* ---- checkpoints ----------------------------------------------------------------------- */
+
+struct ent {
+	const char *key;
+	size_t keylen;
+	struct wal_ref ref;
+};
+
+struct ents {
+	struct ent *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static bool collect_cb(const char *key, size_t keylen, const struct wal_ref *ref, void *arg)
+{
+	struct ents *e = arg;
+
+	if (ref->type == WAL_NOOP)
+		return true;
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 64;
+		struct ent *v = realloc(e->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			e->nomem = true;
+			return false;
+		}
+		e->v = v;
+		e->cap = cap;
+	}
+	e->v[e->n].key = key;
+	e->v[e->n].keylen = keylen;
+	e->v[e->n].ref = *ref;
+	e->n++;
+	return true;
+}
+
+static enum otp_err collect(struct gdbm_store *g, struct ents *e)
+{
+	enum otp_err rc;
+
+	memset(e, 0, sizeof(*e));
+	rc = gwal_latest(&g->w, GEN(g->head), END(g->head), collect_cb, e);
+	return rc == OTP_OK && e->nomem ? OTP_ERR_NOMEM : rc;
+}
+
+static bool in_ents(const struct ents *e, const char *key, size_t keylen)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->v[i].keylen == keylen && memcmp(e->v[i].key, key, keylen) == 0)
+			return true;
+	return false;
+}
+
+static enum otp_err put(GDBM_FILE dbf, const char *key, size_t keylen, const void *val, size_t vallen)
+{
+	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
+	datum v = { .dptr = (char *)val, .dsize = (int)vallen };
+
+	return gdbm_store(dbf, k, v, GDBM_REPLACE) == 0 ? OTP_OK : gdb_err(gdbm_errno);
+}
+
+static enum otp_err del(GDBM_FILE dbf, const char *key, size_t keylen)
+{
+	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
+
+	if (gdbm_delete(dbf, k) == 0 || gdbm_errno == GDBM_ITEM_NOT_FOUND)
+		return OTP_OK;
+	return gdb_err(gdbm_errno);
+}
+
+/*
+ * The log's latest entries into the base.  A record replaced by one of
+ * the same size (what logins write) GDBM writes where the old one was,
+ * touching nothing else, so a write torn by a power cut hurts only a record
+ * the log still holds whole.  Users added or removed change GDBM's own
+ * structure; that GDBM does in place too, as it always did here.
+ */
+static enum otp_err apply_all(struct gdbm_store *g, const struct ents *e, uint64_t gen)
+{
+	unsigned char v[8];
+	GDBM_FILE w = NULL;
+	enum otp_err rc;
+
+	if ((rc = gdb_open(g->p.db, true, &w)) != OTP_OK)
+		return rc;
+	for (size_t i = 0; i < e->n && rc == OTP_OK; i++)
+		rc = e->v[i].ref.type == WAL_STORE
+		     ? put(w, e->v[i].key, e->v[i].keylen, e->v[i].ref.val, e->v[i].ref.vallen)
+		     : del(w, e->v[i].key, e->v[i].keylen);
+	/* The records on disk first; only then the generation that says the log is in. */
+	if (rc == OTP_OK && gdbm_sync(w) != 0)
+		rc = OTP_ERR_DB_IO;
+	otp_put_u64(v, gen);
+	if (rc == OTP_OK)
+		rc = put(w, RESERVED_GEN, strlen(RESERVED_GEN), v, sizeof(v));
+	if (rc == OTP_OK && gdbm_sync(w) != 0)
+		rc = OTP_ERR_DB_IO;
+	if (gdbm_close(w) != 0 && rc == OTP_OK)
+		rc = OTP_ERR_DB_IO;
+	return rc;
+}
+
+/*
+ * Under the lock: the log made durable, its latest entries written into
+ * the base and the base synced, then the log started again under the next
+ * generation.  A crash at any point leaves a base plus a log that together
+ * hold every acknowledged change.
+ */
+static enum otp_err checkpoint(struct gdbm_store *g)
+{
+	uint64_t gen = GEN(g->head) + 1, head = gen << 32;
+	struct ents e;
+	enum otp_err rc;
+
+	if ((rc = gwal_durable(&g->w, &g->m, g->head, g->base.lock_ms)) != OTP_OK)
+		return rc;
+	if ((rc = collect(g, &e)) != OTP_OK)
+		goto out;
+	if ((rc = apply_all(g, &e, gen)) != OTP_OK)
+		goto out;
+	__atomic_store_n(&g->m.h->head, head, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->m.h->synced, head, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&g->m.h->checkpoints, 1, __ATOMIC_RELAXED);
+	g->head = head;
+	gdbm_close(g->dbf);
+	if ((rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
+		g->dbf_gen = gen;
+	else
+		g->dbf = NULL;
+out:
+	free(e.v);
+	return rc;
+}
+
+/* Under the lock: one entry at the log's end (after a checkpoint when it is full); *mark to wait for. */
+static enum otp_err append(struct gdbm_store *g, enum wal_type type, const char *key,
+                           const unsigned char *val, size_t vallen, uint64_t *mark)
+{
+	size_t keylen = strlen(key), n = gwal_size(keylen, vallen);
+	enum otp_err rc;
+
+	if (END(g->head) + n > WAL_CHECKPOINT && (rc = checkpoint(g)) != OTP_OK)
+		return rc;
+	rc = gwal_append(&g->w, GEN(g->head), END(g->head), type, key, keylen, val, vallen);
+	if (rc != OTP_OK)
+		return rc;
+	g->head += n;
+	/* The entry counts from here on, for every process: it is whole. */
+	__atomic_store_n(&g->m.h->head, g->head, __ATOMIC_RELEASE);
+	*mark = g->head;
+	return OTP_OK;
+}
+
+/* ---- the store interface ---------------------------------------------------------------- */
 
 static enum otp_err g_txn(struct otp_store *s, const char *user, unsigned flags,
                           otp_txn_fn fn, void *arg)
 {
+	struct gdbm_store *g = gs(s);
 	struct otp_txn t;
-	struct db db;
 	unsigned char buf[OTP_REC_MAX_SIZE];
 	size_t len = 0;
-	bool wrote = false;
+	uint64_t mark = 0;
 	enum otp_db_action act;
 	enum otp_err cberr = OTP_OK;
 	enum otp_err rc;
 
-	db_init(&db);
+	(void)flags;
 	memset(&t, 0, sizeof(t));
 	memset(buf, 0, sizeof(buf));
 	t.user = user;
 	if ((rc = otp_user_check(user)) != OTP_OK)
+		return rc;
+	if ((rc = enter(g)) != OTP_OK)
+		return rc;
+	if ((rc = read_record(g, user, &t.rec, &t.exists)) != OTP_OK)
 		goto out;
-	rc = db_open(&db, gs(s)->path, true, gs(s)->create || (flags & OTP_TXN_CREATE), s->lock_ms);
-	if (rc != OTP_OK)
-		goto out;
-	rc = read_record(&db, user, &t.rec, &t.exists);
-	if (needs_repair(&db, rc) && (rc = recover(&db)) == OTP_OK &&
-	    (rc = journal_replay(&db)) == OTP_OK)
-		rc = read_record(&db, user, &t.rec, &t.exists);
-	if (rc == OTP_OK && (flags & OTP_TXN_MARKS))
-		rc = read_marks(&db, user, &t.marks);
-	if (rc != OTP_OK)
-		goto out;
-
+	gshm_marks_get(&g->m, user, &t.marks);
 	act = fn(&t, arg, &cberr);
-	if (cberr != OTP_OK) {
-		rc = cberr;
+	if ((rc = cberr) != OTP_OK)
 		goto out;
-	}
 	switch (act) {
-	case OTP_DB_KEEP:
-		break;
 	case OTP_DB_STORE:
 		if ((rc = otp_record_encode(&t.rec, buf, sizeof(buf), &len)) == OTP_OK)
-			rc = commit(&db, JNL_OP_STORE, user, strlen(user), buf, len);
-		wrote = true;
+			rc = append(g, WAL_STORE, user, buf, len, &mark);
 		break;
 	case OTP_DB_DELETE:
 		if (t.exists)
-			rc = commit(&db, JNL_OP_DELETE, user, strlen(user), NULL, 0);
-		wrote = t.exists;
+			rc = append(g, WAL_DELETE, user, NULL, 0, &mark);
+		break;
+	case OTP_DB_KEEP:
 		break;
 	default:
 		rc = OTP_ERR_INVALID;
 		break;
 	}
-	if (rc == OTP_OK && (flags & OTP_TXN_MARKS) && t.marks_changed)
-		rc = write_marks(&db, user, &t.marks);
-	if (rc == OTP_OK && t.sync && !wrote) {
-		static const unsigned char nothing[8] = "OTPSYNC1";
-
-		rc = commit(&db, JNL_OP_STORE, SYNC_KEY, strlen(SYNC_KEY), nothing, sizeof(nothing));
-	}
+	/* As much as a login's write costs, for a login that changes nothing. */
+	if (rc == OTP_OK && mark == 0 && t.sync)
+		rc = append(g, WAL_NOOP, SYNC_KEY, NULL, 0, &mark);
+	if (rc == OTP_OK && t.marks_changed)
+		gshm_marks_put(&g->m, user, &t.marks, otp_now());
 out:
-	db_close(&db);
+	leave(g);
+	/* The lock is free while we wait for the disk: the others' entries share our sync. */
+	if (rc == OTP_OK && mark != 0)
+		rc = gwal_durable(&g->w, &g->m, mark, s->lock_ms);
 	otp_wipe(&t, sizeof(t));
 	otp_wipe(buf, sizeof(buf));
 	return rc;
@@ -751,135 +408,113 @@ out:
 
 static enum otp_err g_get(struct otp_store *s, const char *user, struct otp_record *rec)
 {
-	const char *path = gs(s)->path;
-	struct db db;
+	struct gdbm_store *g = gs(s);
 	bool exists = false;
 	enum otp_err rc;
 
-	db_init(&db);
 	memset(rec, 0, sizeof(*rec));
 	if ((rc = otp_user_check(user)) != OTP_OK)
-		goto out;
-	if ((rc = db_open(&db, path, false, false, s->lock_ms)) != OTP_OK)
-		goto out;
-	rc = read_record(&db, user, rec, &exists);
-	if (needs_repair(&db, rc) && (rc = reopen_for_repair(&db, path, s->lock_ms)) == OTP_OK)
-		rc = read_record(&db, user, rec, &exists);
+		return rc;
+	if ((rc = enter(g)) != OTP_OK)
+		return rc;
+	rc = read_record(g, user, rec, &exists);
+	leave(g);
 	if (rc == OTP_OK && !exists)
 		rc = OTP_ERR_NOUSER;
-out:
-	db_close(&db);
 	if (rc != OTP_OK)
 		otp_wipe(rec, sizeof(*rec));
 	return rc;
 }
 
-/*
- * One walk over the keys.  *visited counts calls of fn; a key or record
- * that fails its checks is skipped and the first such error kept in *bad.
- */
-static enum otp_err walk(struct db *db, otp_db_each_fn fn, void *arg, unsigned *visited,
-                         enum otp_err *bad)
+/* One user's record to fn; a name or record that fails its checks is kept in *bad and skipped. */
+static bool visit(const char *key, size_t keylen, const unsigned char *val, size_t vallen,
+                  otp_db_each_fn fn, void *arg, enum otp_err *bad)
 {
-	struct otp_record rec;
-	unsigned char buf[OTP_REC_MAX_SIZE + 1];
 	char user[OTP_USER_MAX + 1];
-	datum key, next;
-	size_t len;
-	bool found, stopped = false;
-	enum otp_err rc = OTP_OK;
+	struct otp_record rec;
+	enum otp_err e = OTP_ERR_DB_CORRUPT;
+	bool go = true;
 
-	memset(&rec, 0, sizeof(rec));
-	for (key = gdbm_firstkey(db->dbf); key.dptr != NULL; key = next) {
-		enum otp_err e = OTP_OK;
-		bool go = true;
-
-		if (key.dsize > 0 && key.dptr[0] == ' ')
-			goto next;
-		if (key.dsize <= 0 || key.dsize > OTP_USER_MAX) {
-			e = OTP_ERR_DB_CORRUPT;
-			goto next;
-		}
-		memcpy(user, key.dptr, (size_t)key.dsize);
-		user[key.dsize] = '\0';
-		if (otp_user_check(user) != OTP_OK) {
-			e = OTP_ERR_DB_CORRUPT;
-			goto next;
-		}
-		e = fetch(db, key.dptr, (size_t)key.dsize, buf, sizeof(buf), &len, &found);
-		if (e == OTP_OK && found && (e = otp_record_decode(buf, len, &rec)) == OTP_OK) {
-			(*visited)++;
+	if (keylen > 0 && key[0] == ' ')
+		return true;        /* the reserved entries */
+	if (keylen <= OTP_USER_MAX) {
+		memcpy(user, key, keylen);
+		user[keylen] = '\0';
+		if (otp_user_check(user) == OTP_OK && (e = otp_record_decode(val, vallen, &rec)) == OTP_OK)
 			go = fn(user, &rec, arg);
-		}
-		otp_wipe(&rec, sizeof(rec));
-		otp_wipe(buf, sizeof(buf));
-next:
-		if (e != OTP_OK && *bad == OTP_OK)
-			*bad = e;
-		if (!go || gdbm_needs_recovery(db->dbf)) {
-			stopped = go == false;
-			free(key.dptr);
-			break;
-		}
-		next = gdbm_nextkey(db->dbf, key);
-		free(key.dptr);
 	}
-	if (gdbm_needs_recovery(db->dbf))
-		rc = OTP_ERR_DB_CORRUPT;
-	else if (!stopped && gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR)
-		rc = gdbm_err(gdbm_errno);
-	return rc;
+	if (e != OTP_OK && *bad == OTP_OK)
+		*bad = e;
+	otp_wipe(&rec, sizeof(rec));
+	return go;
 }
 
-/*
- * Calls fn for every user record, in GDBM's order, until fn returns false.
- * A key or record that fails its checks is skipped and the first such
- * error is returned after the walk, so one bad entry hides no others.
- * When GDBM finds its structure damaged the file is repaired, and the walk
- * made again if fn has not yet been called; otherwise OTP_ERR_DB_CORRUPT.
- * Each record handed to fn is wiped afterwards.
- */
 static enum otp_err g_foreach(struct otp_store *s, otp_db_each_fn fn, void *arg)
 {
-	const char *path = gs(s)->path;
-	unsigned lock_ms = s->lock_ms;
-	struct db db;
-	unsigned visited = 0;
+	struct gdbm_store *g = gs(s);
+	struct ents e = { 0 };
+	datum key, next;
+	bool go = true;
 	enum otp_err rc, bad = OTP_OK;
 
-	db_init(&db);
-	if ((rc = db_open(&db, path, false, false, lock_ms)) != OTP_OK)
+	if ((rc = enter(g)) != OTP_OK)
+		return rc;
+	if ((rc = collect(g, &e)) != OTP_OK)
 		goto out;
-	rc = walk(&db, fn, arg, &visited, &bad);
-	if (needs_repair(&db, rc)) {
-		if ((rc = reopen_for_repair(&db, path, lock_ms)) == OTP_OK) {
-			bad = OTP_OK;
-			rc = visited == 0 ? walk(&db, fn, arg, &visited, &bad) : OTP_ERR_DB_CORRUPT;
+	/* The base's users the log does not change, then the log's latest. */
+	for (key = gdbm_firstkey(g->dbf); key.dptr != NULL; key = next) {
+		size_t kl = key.dsize > 0 ? (size_t)key.dsize : 0;
+
+		if (go && !in_ents(&e, key.dptr, kl)) {
+			datum v = gdbm_fetch(g->dbf, key);
+
+			if (v.dptr == NULL)
+				bad = bad == OTP_OK ? gdb_err(gdbm_errno) : bad;
+			else
+				go = visit(key.dptr, kl, (const unsigned char *)v.dptr, (size_t)v.dsize, fn,
+				           arg, &bad);
+			if (v.dptr != NULL) {
+				otp_wipe(v.dptr, (size_t)v.dsize);
+				free(v.dptr);
+			}
 		}
+		next = go ? gdbm_nextkey(g->dbf, key) : (datum){ NULL, 0 };
+		free(key.dptr);
 	}
-	if (rc == OTP_OK)
-		rc = bad;
+	if (go && gdbm_needs_recovery(g->dbf))
+		rc = OTP_ERR_DB_CORRUPT;
+	for (size_t i = 0; i < e.n && go && rc == OTP_OK; i++)
+		if (e.v[i].ref.type == WAL_STORE)
+			go = visit(e.v[i].key, e.v[i].keylen, e.v[i].ref.val, e.v[i].ref.vallen, fn, arg,
+			           &bad);
 out:
-	db_close(&db);
-	return rc;
+	leave(g);
+	free(e.v);
+	return rc == OTP_OK ? bad : rc;
 }
 
+static bool meta_key(const char *name, char *key, size_t size)
+{
+	int n = snprintf(key, size, " %s", name);
+
+	return n > 1 && (size_t)n < size;
+}
 
 static enum otp_err g_meta_get(struct otp_store *s, const char *name, unsigned char *buf,
                                size_t size, size_t *len)
 {
+	struct gdbm_store *g = gs(s);
 	char key[64];
-	struct db db;
 	bool found = false;
 	enum otp_err rc;
 
-	db_init(&db);
 	*len = 0;
-	if (!reserved_key(" ", name, key, sizeof(key)))
+	if (!meta_key(name, key, sizeof(key)))
 		return OTP_ERR_INVALID;
-	if ((rc = db_open(&db, gs(s)->path, false, false, s->lock_ms)) == OTP_OK)
-		rc = fetch(&db, key, strlen(key), buf, size, len, &found);
-	db_close(&db);
+	if ((rc = enter(g)) != OTP_OK)
+		return rc;
+	rc = read_key(g, key, buf, size, len, &found);
+	leave(g);
 	if (rc == OTP_OK && !found)
 		rc = OTP_ERR_NOUSER;
 	return rc;
@@ -888,36 +523,51 @@ static enum otp_err g_meta_get(struct otp_store *s, const char *name, unsigned c
 static enum otp_err g_meta_put(struct otp_store *s, const char *name, const unsigned char *val,
                                size_t len, bool create_only)
 {
+	struct gdbm_store *g = gs(s);
 	unsigned char old[16];
 	char key[64];
-	struct db db;
 	size_t olen = 0;
+	uint64_t mark = 0;
 	bool found = false;
 	enum otp_err rc;
 
-	db_init(&db);
-	if (!reserved_key(" ", name, key, sizeof(key)) || len > JNL_VAL_MAX)
+	if (!meta_key(name, key, sizeof(key)) || len > OTP_META_MAX)
 		return OTP_ERR_INVALID;
-	if ((rc = db_open(&db, gs(s)->path, true, gs(s)->create, s->lock_ms)) != OTP_OK)
-		goto out;
-	if (create_only) {
-		rc = fetch(&db, key, strlen(key), old, sizeof(old), &olen, &found);
-		otp_wipe(old, sizeof(old));
-		if (rc == OTP_OK && found)
-			rc = OTP_ERR_EXISTS;
-		if (rc != OTP_OK)
-			goto out;
-	}
-	rc = commit(&db, JNL_OP_STORE, key, strlen(key), val, len);
-out:
-	db_close(&db);
+	if ((rc = enter(g)) != OTP_OK)
+		return rc;
+	if (create_only && (rc = read_key(g, key, old, sizeof(old), &olen, &found)) == OTP_OK && found)
+		rc = OTP_ERR_EXISTS;
+	if (rc == OTP_OK)
+		rc = append(g, WAL_STORE, key, val, len, &mark);
+	leave(g);
+	otp_wipe(old, sizeof(old));
+	if (rc == OTP_OK)
+		rc = gwal_durable(&g->w, &g->m, mark, s->lock_ms);
+	return rc;
+}
+
+static enum otp_err g_flush(struct otp_store *s)
+{
+	struct gdbm_store *g = gs(s);
+	enum otp_err rc;
+
+	if ((rc = enter(g)) != OTP_OK)
+		return rc;
+	rc = checkpoint(g);
+	leave(g);
 	return rc;
 }
 
 static void g_close(struct otp_store *s)
 {
-	otp_wipe(s, sizeof(struct gdbm_store));
-	free(s);
+	struct gdbm_store *g = gs(s);
+
+	if (g->dbf != NULL)
+		gdbm_close(g->dbf);
+	gwal_close(&g->w);
+	gshm_close(&g->m);
+	otp_wipe(g, sizeof(*g));
+	free(g);
 }
 
 static const struct otp_store_ops gdbm_ops = {
@@ -926,6 +576,7 @@ static const struct otp_store_ops gdbm_ops = {
 	.foreach = g_foreach,
 	.meta_get = g_meta_get,
 	.meta_put = g_meta_put,
+	.flush = g_flush,
 	.close = g_close,
 };
 
@@ -933,21 +584,30 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
                            struct otp_store **out)
 {
 	struct gdbm_store *g;
-	int n;
+	struct stat st;
+	enum otp_err rc;
 
 	*out = NULL;
-	if (path == NULL || path[0] == '\0')
-		return OTP_ERR_INVALID;
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return OTP_ERR_NOMEM;
-	n = snprintf(g->path, sizeof(g->path), "%s", path);
-	if (n < 0 || (size_t)n >= sizeof(g->path)) {
-		free(g);
-		return OTP_ERR_TOO_LONG;
-	}
 	g->base.ops = &gdbm_ops;
 	g->base.lock_ms = lock_ms;
 	g->create = create;
+	g->m.fd = g->w.fd = -1;
+	if ((rc = gpaths_make(&g->p, path)) != OTP_OK ||
+	    (rc = gfile_check_dir(g->p.dir, create)) != OTP_OK)
+		goto out;
+	/* Nothing is made beside a base that is not there, unless asked to. */
+	if (!create && lstat(g->p.db, &st) != 0) {
+		rc = errno == ENOENT ? OTP_ERR_DB_MISSING : OTP_ERR_DB_OPEN;
+		goto out;
+	}
+	if ((rc = gshm_open(&g->m, &g->p, lock_ms, boot_recover, g)) != OTP_OK ||
+	    (rc = gwal_open(&g->w, &g->p)) != OTP_OK)
+		goto out;
 	*out = &g->base;
-	return OTP_OK;
+out:
+	if (rc != OTP_OK)
+		g_close(&g->base);
+	return rc;
 }

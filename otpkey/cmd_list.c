@@ -1,4 +1,4 @@
-/* cmd_list.c - otpkey's commands on every user: list and audit, and the import dispatcher. */
+/* cmd_list.c - otpkey's commands on every user: list, audit, checkpoint, and the import dispatcher. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,3 +167,14 @@ int cmd_import_wrap(const char *db, int argc, char **argv)
 	return cmd_import(db, argc, argv);
 }
 
+
+int cmd_checkpoint(const char *db, int argc, char **argv)
+{
+	enum otp_err rc;
+
+	(void)argv;
+	if (argc != 1)
+		return usage_error("checkpoint: takes no arguments");
+	rc = otp_db_flush(db, OTP_DB_LOCK_MS);
+	return rc == OTP_OK ? EX_OK : db_error(db, NULL, rc);
+}

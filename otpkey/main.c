@@ -31,6 +31,8 @@ static const char usage_text[] =
 "  unlock USER     clear failures, the lockout and any pending challenge\n"
 "  apop USER       set the user's APOP secret (for apop-proxy), typed twice\n"
 "  apop -d USER    clear the user's APOP secret\n"
+"  checkpoint      write the log into the key database file, so that the file\n"
+"                  alone is complete (before copying it, as a backup)\n"
 "  audit [-l LIMIT]\n"
 "                  users with fewer than LIMIT responses left (default 10);\n"
 "                  exit status 1 if there are any\n"
@@ -74,6 +76,7 @@ static const struct command {
 	{ "unlock", cmd_unlock },
 	{ "apop", cmd_apop },
 	{ "audit", cmd_audit },
+	{ "checkpoint", cmd_checkpoint },
 	{ "import", cmd_import_wrap },
 };
 

@@ -34,6 +34,7 @@ int cmd_unlock(const char *db, int argc, char **argv);
 int cmd_apop(const char *db, int argc, char **argv);
 int cmd_list(const char *db, int argc, char **argv);
 int cmd_audit(const char *db, int argc, char **argv);
+int cmd_checkpoint(const char *db, int argc, char **argv);
 int cmd_import_wrap(const char *db, int argc, char **argv);
 int cmd_import(const char *db, int argc, char **argv);
 int cmd_init_token(const char *db, int argc, char **argv);

@@ -1,18 +1,20 @@
 #!/bin/sh
 # crash.sh - writers killed with SIGKILL at random instants: after each kill the
 # database opens, every record is whole, and none is older than what was
-# acknowledged (nor more than the one unacknowledged update newer).
+# acknowledged, nor newer by more than one unacknowledged update per writer
+# of that record (a writer's update is visible to the others once in the
+# log, before its sync: it may be there though it was never acknowledged).
 . "$OTP_SRC/tests/lib.sh"
 
 DBS=$OTP_BUILD/tests/tools/dbstress
 DB=$T_TMP/db/otpkeys.db
 ROUNDS=${CRASH_ROUNDS:-300}
-BUDGET=${CRASH_SECONDS:-50}   # stop early on a slow machine, still reporting
+BUDGET=${CRASH_SECONDS:-120}   # stop early on a slow machine, still reporting
 USERS="alpha beta"
 
 for u in $USERS; do echo 0 > "$T_TMP/floor.$u"; done
 : > "$T_TMP/inserted"
-rounds=0 journals=0 ahead=0 opened=0 whole=0 fresh=0 inserts_ok=0 kills_mid=0
+rounds=0 ahead=0 opened=0 whole=0 fresh=0 inserts_ok=0 kills_mid=0
 start=$(date +%s)
 
 while [ "$rounds" -lt "$ROUNDS" ] && [ $(( $(date +%s) - start )) -lt "$BUDGET" ]; do
@@ -41,9 +43,8 @@ while [ "$rounds" -lt "$ROUNDS" ] && [ $(( $(date +%s) - start )) -lt "$BUDGET" 
 	[ -s "$T_TMP/ack.a1" ] || [ -s "$T_TMP/ack.a2" ] || [ -s "$T_TMP/ack.b" ] &&
 		kills_mid=$((kills_mid + 1))
 	rounds=$((rounds + 1))
-	[ -s "$DB.journal" ] && journals=$((journals + 1))
 
-	# A fresh reader: opens, replays or drops the journal, checks every record.
+	# A fresh reader: opens, reads the log over the base, checks every record.
 	if ! "$DBS" dump "$DB" > "$T_TMP/dump" 2> "$T_TMP/dump.err"; then
 		if [ "$r" -eq 0 ] && grep -q 'does not exist' "$T_TMP/dump.err"; then
 			opened=$((opened + 1)) whole=$((whole + 1)) fresh=$((fresh + 1)) inserts_ok=$((inserts_ok + 1))
@@ -59,18 +60,18 @@ while [ "$rounds" -lt "$ROUNDS" ] && [ $(( $(date +%s) - start )) -lt "$BUDGET" 
 	ok_round=1
 	for u in $USERS; do
 		case $u in
-		alpha) last=$(cat "$T_TMP/ack.a1" "$T_TMP/ack.a2" | sort -n | tail -n 1) ;;
-		*)     last=$(tail -n 1 "$T_TMP/ack.b") ;;
+		alpha) last=$(cat "$T_TMP/ack.a1" "$T_TMP/ack.a2" | sort -n | tail -n 1) writers=2 ;;
+		*)     last=$(tail -n 1 "$T_TMP/ack.b") writers=1 ;;
 		esac
 		floor=$(cat "$T_TMP/floor.$u")
 		[ -n "$last" ] && [ "$last" -gt "$floor" ] && floor=$last
 		got=$(awk -v u="$u" '$1 == u { print $2 }' "$T_TMP/dump")
 		[ -n "$got" ] || got=0
-		if [ "$got" -lt "$floor" ] || [ "$got" -gt $((floor + 1)) ]; then
+		if [ "$got" -lt "$floor" ] || [ "$got" -gt $((floor + writers)) ]; then
 			diag "round $r: $u is $got, acknowledged $floor"
 			ok_round=0
 		fi
-		[ "$got" -eq $((floor + 1)) ] && ahead=$((ahead + 1))
+		[ "$got" -gt "$floor" ] && ahead=$((ahead + 1))
 		# What a reader has seen is durable now: it is the next floor.
 		echo "$got" > "$T_TMP/floor.$u"
 	done
@@ -88,16 +89,14 @@ while [ "$rounds" -lt "$ROUNDS" ] && [ $(( $(date +%s) - start )) -lt "$BUDGET" 
 done
 
 diag "$rounds rounds in $(( $(date +%s) - start ))s; $kills_mid killed after an acknowledged update;" \
-     "$journals left a journal entry; $ahead times a user was one unacknowledged update ahead;" \
+     "$ahead times a user was unacknowledged updates ahead;" \
      "$(wc -l < "$T_TMP/inserted") users inserted"
 check "ran at least 100 rounds (of $ROUNDS)" [ "$rounds" -ge 100 ]
 check "database opened after every kill ($opened/$rounds)" [ "$opened" -eq "$rounds" ]
 check "every record whole after every kill ($whole/$rounds)" [ "$whole" -eq "$rounds" ]
-check "no record older than acknowledged, none ahead by more than one ($fresh/$rounds)" \
+check "no record older than acknowledged, none ahead by more than one per writer ($fresh/$rounds)" \
 	[ "$fresh" -eq "$rounds" ]
 check "every acknowledged insert present ($inserts_ok/$rounds)" [ "$inserts_ok" -eq "$rounds" ]
 check "most kills landed after some acknowledged update" [ "$kills_mid" -ge $((rounds / 4)) ]
-"$DBS" get "$DB" alpha > /dev/null 2>&1
-check "journal empty once a reader has been by" [ ! -s "$DB.journal" ]
 
 done_testing

@@ -7,7 +7,7 @@
 . "$OTP_SRC/tests/lib.sh"
 
 ROUNDS=${CRASH_ROUNDS:-400}
-BUDGET=${CRASH_SECONDS:-50}
+BUDGET=${CRASH_SECONDS:-120}
 USERS="ka kb"
 printf 'auth required %s db=%s max_failures=0\naccount required pam_permit.so\n' "$MOD" "$DB" \
 	> "$CONF/otp"
@@ -95,7 +95,5 @@ check "no state older than acknowledged, none more than one login ahead ($fresh/
 check "every consumed response refused when replayed ($replay_ok/$replays)" [ "$replay_ok" -eq "$replays" ]
 check "kills landed at every stage: before, during and after the update" \
 	[ "$acked" -gt 0 -a "$untouched" -gt 0 ]
-"$OTPKEY" --db "$DB" list > /dev/null 2>&1
-check "journal empty once a reader has been by" [ ! -s "$DB.journal" ]
 
 done_testing

@@ -4,17 +4,15 @@
 # never a signal) and none may log in.
 . "$OTP_SRC/tests/lib.sh"
 
+. "$OTP_SRC/tests/pam/pam.sh.inc"
 
-# PAM return codes (security/_pam_types.h).
-PAM_SUCCESS=0 PAM_SERVICE_ERR=3 PAM_AUTH_ERR=7 PAM_AUTHINFO_UNAVAIL=9 PAM_USER_UNKNOWN=10
-
-service() { # NAME [DBPATH] OPTIONS...
+# dbservice NAME DBPATH OPTIONS...: a stanza on another store, with no lockout.
+dbservice() {
 	name=$1 db=$2; shift 2
 	printf 'auth required %s db=%s max_failures=0 %s\naccount required pam_permit.so\n' \
 		"$MOD" "$db" "$*" > "$CONF/$name"
 }
-response() { printf '%s\n' "$PASS" | "$OTPCALC" -a md5 ${3:-} "$1" "$2" 2>/dev/null; }
-first_line() { "$OTPKEY" --db "$DB" info "$1" 2>/dev/null | head -n 1; }
+md5() { response md5 "$1" "$2" ${3:-}; }
 
 # expect DESC WANT SERVICE USER ANSWER...: the login ends with PAM code WANT.
 expect() {
@@ -40,9 +38,9 @@ expect_stdin() {
 
 printf '%s\n%s\n' "$PASS" "$PASS" |
 	"$OTPKEY" --db "$DB" init -a md5 -n 100 -s test alice >/dev/null 2>&1
-service otp "$DB"
-service nullok "$DB" nullok
-good=$(response 99 test)
+dbservice otp "$DB"
+dbservice nullok "$DB" nullok
+good=$(md5 99 test)
 long600=$(printf '%0600d' 0 | tr 0 A)
 long64k=$(head -c 65536 /dev/zero | tr '\0' 'B')
 
@@ -61,12 +59,12 @@ expect_stdin "embedded NUL before the right last word" $PAM_AUTH_ERR otp alice <
 expect "bad checksum" $PAM_AUTH_ERR otp alice "$(echo "$good" | sed 's/ [A-Z]*$/ A/')"
 expect "wrong word" $PAM_AUTH_ERR otp alice "$(echo "$good" | sed 's/ [A-Z]*$/ XYZZY/')"
 expect "five of the six right words" $PAM_AUTH_ERR otp alice "$(echo "$good" | cut -d' ' -f1-5)"
-expect "hex one digit short" $PAM_AUTH_ERR otp alice "$(response 99 test -x | sed 's/.$//')"
+expect "hex one digit short" $PAM_AUTH_ERR otp alice "$(md5 99 test -x | sed 's/.$//')"
 expect "truncated ext: hex: alone" $PAM_AUTH_ERR otp alice "hex:"
 expect "truncated ext: word: and two words" $PAM_AUTH_ERR otp alice "word:$(echo "$good" | cut -d' ' -f1-2)"
 expect "truncated ext: init-word: without new parts" $PAM_AUTH_ERR otp alice "init-word:$good"
 expect "truncated ext: init-hex: cut in the new params" $PAM_AUTH_ERR otp alice \
-	"init-hex:$(response 99 test -x):md5 49"
+	"init-hex:$(md5 99 test -x):md5 49"
 expect "unknown extended type" $PAM_AUTH_ERR otp alice "x-otp-sha256:$good"
 expect "empty answers (asked twice)" $PAM_AUTH_ERR otp alice "" ""
 check "none of these consumed alice's OTP" test "$(first_line alice)" = "otp-md5 99 test ext"
@@ -74,7 +72,7 @@ check "none of these consumed alice's OTP" test "$(first_line alice)" = "otp-md5
 # An init response whose current OTP is right but whose new part is absurd:
 # refused, and the current OTP is consumed (RFC 2243 s4.3).
 expect "absurd number: init-hex new sequence 99999999999" $PAM_AUTH_ERR otp alice \
-	"init-hex:$(response 99 test -x):md5 99999999999 new1:0000 0000 0000 0000"
+	"init-hex:$(md5 99 test -x):md5 99999999999 new1:0000 0000 0000 0000"
 check "it consumed the current OTP, and did not re-key" test "$(first_line alice)" = "otp-md5 98 test ext"
 expect "replay of that consumed OTP" $PAM_AUTH_ERR otp alice "$good"
 
@@ -85,27 +83,29 @@ expect "user name with a slash" $PAM_USER_UNKNOWN otp "../alice" "$good"
 expect "user name with a blank" $PAM_USER_UNKNOWN otp "al ice" "$good"
 
 # ---- options ------------------------------------------------------------------
-service absurd1 "$DB" window=99999999999999999999
-service absurd2 "$DB" lockout=-1
-service absurd3 "$DB" warn=1e3
-service absurd4 "$DB" max_failures=4294967297
-service reldb "otpkeys.db"
+dbservice absurd1 "$DB" window=99999999999999999999
+dbservice absurd2 "$DB" lockout=-1
+dbservice absurd3 "$DB" warn=1e3
+dbservice absurd4 "$DB" max_failures=4294967297
+dbservice reldb "otpkeys.db"
 expect "absurd option: window=99999999999999999999" $PAM_SERVICE_ERR absurd1 alice "$good"
 expect "absurd option: lockout=-1" $PAM_SERVICE_ERR absurd2 alice "$good"
 expect "absurd option: warn=1e3" $PAM_SERVICE_ERR absurd3 alice "$good"
 expect "absurd option: max_failures=2^32+1" $PAM_SERVICE_ERR absurd4 alice "$good"
 expect "relative db= path" $PAM_SERVICE_ERR reldb alice "$good"
-service longopt "$DB" "$(printf '%04000d' 0 | tr 0 z)"
+dbservice longopt "$DB" "$(printf '%04000d' 0 | tr 0 z)"
 expect "unknown 4000-byte option: logged, ignored, a wrong answer still fails" $PAM_AUTH_ERR \
 	longopt alice "WRONG WORD"
 
 # ---- hostile database files: PAM_AUTHINFO_UNAVAIL, with nullok too ----------------
+# The copies below are of the GDBM file alone: first the log goes into it.
+"$OTPKEY" --db "$DB" checkpoint || echo "# checkpoint failed"
 hostile() { # DESC: $H/otpkeys.db has been made hostile
-	service h "$H/otpkeys.db"
-	service hn "$H/otpkeys.db" nullok
-	expect "hostile database: $1" $PAM_AUTHINFO_UNAVAIL h alice "$(response 98 test)"
+	dbservice h "$H/otpkeys.db"
+	dbservice hn "$H/otpkeys.db" nullok
+	expect "hostile database: $1" $PAM_AUTHINFO_UNAVAIL h alice "$(md5 98 test)"
 	expect "hostile database: $1, nullok does not fall through" $PAM_AUTHINFO_UNAVAIL hn alice \
-		"$(response 98 test)"
+		"$(md5 98 test)"
 }
 n=0
 fresh() { n=$((n + 1)); H="$T_TMP/h$n"; mkdir -m 700 "$H"; }
@@ -139,6 +139,6 @@ open(p, "wb").write(b)' "$H/otpkeys.db"
 hostile "alice's record corrupted in place"
 
 check "and the good database is untouched" test "$(first_line alice)" = "otp-md5 98 test ext"
-expect "the right response still logs in" $PAM_SUCCESS otp alice "$(response 98 test)"
+expect "the right response still logs in" $PAM_SUCCESS otp alice "$(md5 98 test)"
 
 done_testing

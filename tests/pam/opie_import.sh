@@ -4,15 +4,13 @@
 # init-word and init-hex, and nothing else gets in.
 . "$OTP_SRC/tests/lib.sh"
 
-PAM_SUCCESS=0 PAM_AUTH_ERR=7
-echo "auth required $MOD db=$DB" > "$CONF/otp"
+. "$OTP_SRC/tests/pam/pam.sh.inc"
+service otp
 
 hex_at() { # ALG SEQ SEED: the OTP as OPIE stores it, 16 hex digits
 	printf '%s\n' "$PASS" | "$OTPCALC" -a "$1" -x "$2" "$3" 2>/dev/null | tr -d ' '
 }
 resp() { printf '%s\n' "$PASS" | "$OTPCALC" "$@" 2>/dev/null; }
-drive() { timeout 60 "$DRIVE" "$CONF" otp "$@" > "$T_TMP/out" 2>&1 </dev/null; }
-first_line() { "$OTPKEY" --db "$DB" info "$1" 2>/dev/null | head -n 1; }
 
 # An /etc/opiekeys in OPIE's layout: the last OTP accepted at that count.
 printf '%s %04d %-16s %s  %s\n' \
@@ -28,34 +26,34 @@ check "OPIE users imported" test $? -eq 0
 check "S/Key user imported" test $? -eq 0
 check "olga sees the challenge OPIE would show" test "$(first_line olga)" = "otp-md5 498 ke1234 ext"
 
-drive olga "$(resp 'otp-md5 498 ke1234')"
+drive otp olga "$(resp 'otp-md5 498 ke1234')"
 check "olga logs in with her calculator's six words" test $? -eq $PAM_SUCCESS
-drive olga "$(resp 'otp-md5 498 ke1234')"
+drive otp olga "$(resp 'otp-md5 498 ke1234')"
 check "and the same response again is refused" test $? -eq $PAM_AUTH_ERR
-drive olga "$(resp -x 'otp-md5 497 ke1234')"
+drive otp olga "$(resp -x 'otp-md5 497 ke1234')"
 check "she logs in with hex too" test $? -eq $PAM_SUCCESS
-drive olga "$(resp 'otp-md5 497 ke1234' | sed 's/^[A-Z]*/RUST/')"
+drive otp olga "$(resp 'otp-md5 497 ke1234' | sed 's/^[A-Z]*/RUST/')"
 check "a wrong first word is refused" test $? -eq $PAM_AUTH_ERR
 
 # RFC 2243 re-keys, computed as OPIE's opiekey -f would (the same pass phrase, a new seed).
 init=$(printf '%s\n%s\n' "$PASS" "$PASS" | "$OTPCALC" -t init-word "otp-md5 496 ke1234 ext" 2>/dev/null)
-drive olga "$init"
+drive otp olga "$init"
 check "init-word re-key from an imported key" test $? -eq $PAM_SUCCESS
 check "the next challenge is from the new parameters (ke1235, 498)" test "$(first_line olga)" = "otp-md5 498 ke1235 ext"
 init=$(printf '%s\n%s\n' "$PASS" "$PASS" | "$OTPCALC" -t init-hex "otp-md5 498 ke1235 ext" 2>/dev/null)
-drive olga "$init"
+drive otp olga "$init"
 check "init-hex re-key after it" test $? -eq $PAM_SUCCESS
 check "the next challenge: ke1236, 498" test "$(first_line olga)" = "otp-md5 498 ke1236 ext"
-drive olga "$(resp 'otp-md5 498 ke1236')"
+drive otp olga "$(resp 'otp-md5 498 ke1236')"
 check "and a login on the newest chain" test $? -eq $PAM_SUCCESS
-drive olga "$(resp 'otp-md5 497 ke1235')"
+drive otp olga "$(resp 'otp-md5 497 ke1235')"
 check "the old chain no longer works" test $? -eq $PAM_AUTH_ERR
 
-drive oscar "$(resp 'otp-md5 99 os7')"
+drive otp oscar "$(resp 'otp-md5 99 os7')"
 check "a second OPIE user logs in" test $? -eq $PAM_SUCCESS
-drive sam "$(resp -a sha1 'otp-sha1 49 sa1')"
+drive otp sam "$(resp -a sha1 'otp-sha1 49 sa1')"
 check "the S/Key sha1 user logs in" test $? -eq $PAM_SUCCESS
-drive sam "$(resp -a md5 49 sa1)"
+drive otp sam "$(resp -a md5 49 sa1)"
 check "an md5 response for the sha1 user is refused" test $? -eq $PAM_AUTH_ERR
 
 done_testing

@@ -3,48 +3,7 @@
 # and pamdrive (pam_start_confdir) for dialogues, concurrency and valgrind.
 . "$OTP_SRC/tests/lib.sh"
 
-
-# PAM return codes (security/_pam_types.h).
-PAM_SUCCESS=0 PAM_AUTH_ERR=7 PAM_AUTHINFO_UNAVAIL=9 PAM_IGNORE=25 PAM_SERVICE_ERR=3
-
-WRAPPER=$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null | head -n 1)
-PRELOAD=$WRAPPER
-if [ "${OTP_SANITIZE:-0}" = 1 ]; then
-	# pamtester is not built with ASan: its runtime must come first.
-	PRELOAD="$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so) $WRAPPER"
-	export ASAN_OPTIONS=detect_leaks=0
-fi
-
-# service NAME OPTIONS...: a stanza with pam_otp alone.
-service() {
-	name=$1; shift
-	echo "auth required $MOD db=$DB $*" > "$CONF/$name"
-	echo "account required pam_permit.so" >> "$CONF/$name"
-}
-
-# drive SERVICE USER ANSWER...: one login through pamdrive; output in $T_TMP/out.
-drive() {
-	timeout 60 "$DRIVE" "$CONF" "$@" > "$T_TMP/out" 2>&1 </dev/null
-}
-
-# pamtester SERVICE USER < answers: through pam_wrapper, with the module named by path.
-ptest() {
-	LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$CONF \
-		timeout 60 pamtester -v "$@" authenticate > "$T_TMP/out" 2>&1
-}
-
-response() { # ALG SEQ SEED [-x]
-	printf "%s\n" "$PASS" | "$OTPCALC" -a "$1" ${4:-} "$2" "$3" 2>/dev/null
-}
-
-enrol() { # USER SEQ SEED [ALG]
-	printf '%s\n%s\n' "$PASS" "$PASS" |
-		"$OTPKEY" --db "$DB" init -a "${4:-md5}" -n "$2" -s "$3" "$1" >/dev/null 2>&1
-}
-
-first_line() { "$OTPKEY" --db "$DB" info "$1" 2>/dev/null | head -n 1; }
-
-has() { grep -q -- "$1" "$T_TMP/out"; }
+. "$OTP_SRC/tests/pam/pam.sh.inc"
 
 service otp
 # nullok as deployed: users without a key fall through to the next module.

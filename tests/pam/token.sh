@@ -14,13 +14,7 @@ for tool in oathtool zbarimg base32; do
 	fi
 done
 
-service() {
-	name=$1; shift
-	echo "auth required $MOD db=$DB $*" > "$CONF/$name"
-	echo "account required pam_permit.so" >> "$CONF/$name"
-}
-drive() { timeout 60 "$DRIVE" "$CONF" "$@" > "$T_TMP/out" 2>&1 </dev/null; }
-has() { grep -q -- "$1" "$T_TMP/out"; }
+. "$OTP_SRC/tests/pam/pam.sh.inc"
 info() { "$OTPKEY" --db "$DB" info "$1" 2>/dev/null; }
 now() { date +%s; }
 quiet() { "$@" >/dev/null; }

@@ -32,9 +32,8 @@ static void usage(void)
 	        "       %s fill DB PREFIX N     store N users straight through GDBM (bench setup)\n"
 	        "       %s clone DB USER PREFIX N  copy USER's record to PREFIX0..PREFIX<N-1> (bench setup)\n"
 	        "       %s bench DB USER N      time N increments: updates/s and mean latency\n"
-	        "       %s fsyncrate DIR N      time N pwrite+fdatasync of one byte in DIR\n"
-	        "       %s hold DB SECONDS      hold the database lock exclusively\n",
-	        prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+	        "       %s fsyncrate DIR N      time N pwrite+fdatasync of one byte in DIR\n",
+	        prog, prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -296,24 +295,6 @@ static int cmd_fsyncrate(const char *dir, unsigned long n)
 	return 0;
 }
 
-static int cmd_hold(const char *db, unsigned long seconds)
-{
-	char path[4096];
-	int fd;
-
-	if (snprintf(path, sizeof(path), "%s.lock", db) >= (int)sizeof(path))
-		return 2;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 || flock(fd, LOCK_EX) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
-	printf("locked\n");
-	fflush(stdout);
-	sleep((unsigned)seconds);
-	close(fd);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -339,8 +320,6 @@ int main(int argc, char **argv)
 		return cmd_bench(argv[2], argv[3], number(argv[4], 100000000));
 	if (strcmp(cmd, "fsyncrate") == 0 && argc == 4)
 		return cmd_fsyncrate(argv[2], number(argv[3], 100000000));
-	if (strcmp(cmd, "hold") == 0 && argc == 4)
-		return cmd_hold(argv[2], number(argv[3], 3600));
 	usage();
 	return 2;
 }

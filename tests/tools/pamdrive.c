@@ -1,5 +1,6 @@
 /* pamdrive.c - drive a PAM service through the real libpam from a private config dir. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +21,50 @@
  *   pamdrive -p THREADS CONFDIR SERVICE USER ANSWER
  *     THREADS authentications at once in one process, all with ANSWER;
  *     prints "success N failure M".
- *   pamdrive -b SECONDS CONFDIR SERVICE PREFIX NUSERS ANSWER
+ *   pamdrive -b SECONDS CONFDIR SERVICE PREFIX NUSERS ANSWER [FIRST]
  *     Benchmark: authenticate for SECONDS, users PREFIX0 .. PREFIX<NUSERS-1>
- *     in turn, each answered with ANSWER; prints "auths N ok K seconds S rate R".
+ *     in turn from PREFIX<FIRST>, each answered with ANSWER; prints "auths
+ *     N ok K seconds S rate R".
+ *
+ *   pamdrive -t CONFDIR SERVICE ANSWER USER...
+ *     Timing: one authentication per USER, answered with ANSWER; prints
+ *     "USER PROMPT_US VERDICT_US RESULT PROMPT" for each: microseconds from
+ *     pam_start to the prompt, and from the answer to the verdict.
  *
  * An ANSWER "@PASSPHRASE" plays an automated generator: it reads the
  * challenge from the prompt and answers with the OTP computed from
- * PASSPHRASE (as OPIE's opiekey would), in six words.
+ * PASSPHRASE (as OPIE's opiekey would), in six words.  An ANSWER
+ * "%HEXSECRET" plays a HOTP token (RFC 4226, SHA1, 6 digits) whose
+ * counter starts at 0 for each user and moves on with each login.
  */
 
 struct answers {
 	char **list;
 	int n, next;
 	int quiet;
+	uint64_t *counter;          /* "%HEX" answers: this user's next HOTP counter */
+	double prompted;            /* -t: when the (last) prompt came */
+	char prompt[256];
 };
+
+static double now(void);
+
+/* The HOTP code for counter from the hex secret; -1 if malformed. */
+static int hotp_code(const char *hex, uint64_t counter, char code[OTP_TOK_DIGITS_MAX + 1])
+{
+	unsigned char secret[OTP_TOK_SECRET_MAX];
+	size_t n = strlen(hex) / 2;
+	unsigned v;
+
+	if (n == 0 || n > sizeof(secret) || strlen(hex) % 2 != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		secret[i] = (unsigned char)v;
+	}
+	return otp_hotp(OTP_HMAC_SHA1, secret, n, counter, 6, code) == OTP_OK ? 0 : -1;
+}
 
 /*
  * The "@PASSPHRASE" answers' chain, computed once per (algorithm, seed,
@@ -89,11 +120,18 @@ static int conv(int num, const struct pam_message **msg, struct pam_response **r
 		switch (msg[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 		case PAM_PROMPT_ECHO_ON:
+			a->prompted = now();
+			snprintf(a->prompt, sizeof(a->prompt), "%s", m);
 			if (!a->quiet)
 				printf("PROMPT%s: %s\n", msg[i]->msg_style == PAM_PROMPT_ECHO_ON ? "-ECHO" : "", m);
 			if (a->next >= a->n)
 				goto fail;
-			if (a->list[a->next][0] == '@') {
+			if (a->list[a->next][0] == '%') {
+				if (a->counter == NULL || hotp_code(a->list[a->next] + 1, *a->counter, line) != 0)
+					goto fail;
+				(*a->counter)++;
+				r[i].resp = strdup(line);
+			} else if (a->list[a->next][0] == '@') {
 				const char *pass = a->list[a->next] + 1;
 				struct otp_challenge ch;
 				otp_key k;
@@ -161,7 +199,7 @@ struct job {
 static void *thread_main(void *arg)
 {
 	struct job *j = arg;
-	struct answers a = { &j->answer, 1, 0, 1 };
+	struct answers a = { &j->answer, 1, 0, 1, NULL, 0, "" };
 
 	j->rc = auth_once(j->confdir, j->service, j->user, &a);
 	return NULL;
@@ -201,24 +239,44 @@ static int parallel(int n, char **argv)
 	return 0;
 }
 
-static int bench(double seconds, char **argv)
+static int bench(double seconds, int argc, char **argv)
 {
 	char user[128];
 	long n = 0, ok = 0, nusers = strtol(argv[3], NULL, 10);
+	long first = argc > 5 ? strtol(argv[5], NULL, 10) : 0;
+	uint64_t *counters;
 	double start = now(), el;
 
-	if (nusers < 1)
+	if (nusers < 1 || first < 0 || (counters = calloc((size_t)nusers, sizeof(*counters))) == NULL)
 		return 2;
 	do {
-		struct answers a = { &argv[4], 1, 0, 1 };
+		long u = (first + n) % nusers;
+		struct answers a = { &argv[4], 1, 0, 1, &counters[u], 0, "" };
 
-		snprintf(user, sizeof(user), "%s%ld", argv[2], n % nusers);
+		snprintf(user, sizeof(user), "%s%ld", argv[2], u);
 		if (auth_once(argv[0], argv[1], user, &a) == PAM_SUCCESS)
 			ok++;
 		n++;
 		el = now() - start;
 	} while (el < seconds);
 	printf("auths %ld ok %ld seconds %.3f rate %.1f\n", n, ok, el, (double)n / el);
+	free(counters);
+	return 0;
+}
+
+static int timing(int argc, char **argv)
+{
+	for (int i = 3; i < argc; i++) {
+		struct answers a = { &argv[2], 1, 0, 1, NULL, 0, "" };
+		double t0 = now(), t1;
+		int rc = auth_once(argv[0], argv[1], argv[i], &a);
+
+		t1 = now();
+		if (a.prompted == 0)
+			a.prompted = t1;
+		printf("%s %.0f %.0f %d %s\n", argv[i], (a.prompted - t0) * 1e6, (t1 - a.prompted) * 1e6,
+		       rc, a.prompt);
+	}
 	return 0;
 }
 
@@ -229,13 +287,15 @@ int main(int argc, char **argv)
 
 	if (argc >= 7 && strcmp(argv[1], "-p") == 0)
 		return parallel((int)strtol(argv[2], NULL, 10), argv + 3);
+	if (argc >= 6 && strcmp(argv[1], "-t") == 0)
+		return timing(argc - 2, argv + 2);
 	if (argc >= 8 && strcmp(argv[1], "-b") == 0)
-		return bench(strtod(argv[2], NULL), argv + 3);
+		return bench(strtod(argv[2], NULL), argc - 3, argv + 3);
 	if (argc < 4) {
 		fprintf(stderr, "usage: pamdrive CONFDIR SERVICE USER [ANSWER...]\n");
 		return 2;
 	}
-	a = (struct answers){ argv + 4, argc - 4, 0, 0 };
+	a = (struct answers){ argv + 4, argc - 4, 0, 0, NULL, 0, "" };
 	rc = auth_once(argv[1], argv[2], argv[3], &a);
 	printf("RESULT: %d %s\n", rc, pam_strerror(NULL, rc));
 	return rc;

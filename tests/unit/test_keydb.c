@@ -20,6 +20,8 @@
 #include <openssl/evp.h>
 
 #include "otp.h"
+#include "internal.h"
+#include "gdbm_store.h"
 
 /* Offsets of records v1 and v2, as otpkeys(5) gives them. */
 #define R_VERSION  4
@@ -44,6 +46,7 @@ struct fx {
 	char db[300];
 	char lock[310];
 	char journal[310];
+	char wal[310];
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -130,6 +133,7 @@ static int setup(void **state)
 	snprintf(f->db, sizeof(f->db), "%s/otpkeys.db", f->dir);
 	snprintf(f->lock, sizeof(f->lock), "%s.lock", f->db);
 	snprintf(f->journal, sizeof(f->journal), "%s.journal", f->db);
+	snprintf(f->wal, sizeof(f->wal), "%s.wal", f->db);
 	*state = f;
 	return 0;
 }
@@ -566,7 +570,8 @@ static void test_update_rules(void **state)
 	assert_int_equal(otp_db_update(f->db, "bad user", true, 1000, act_fn, &a), OTP_ERR_USER);
 	assert_int_equal(otp_db_update(f->db, "ok", true, 1000, NULL, &a), OTP_ERR_INVALID);
 	assert_int_equal(otp_db_get(f->db, "-x", 1000, &rec), OTP_ERR_USER);
-	assert_int_equal(file_size(f->journal), 0);
+	/* The log is preallocated whole: writing it never changes its size. */
+	assert_true(file_size(f->wal) >= 65536);
 }
 
 static void test_callback_error_writes_nothing(void **state)
@@ -628,7 +633,7 @@ static void test_create_modes(void **state)
 	snprintf(p, sizeof(p), "%s.lock", db);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	snprintf(p, sizeof(p), "%s.journal", db);
+	snprintf(p, sizeof(p), "%s.wal", db);
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(get_seq(db, "erin"), 3);
@@ -645,7 +650,7 @@ static void expect_perm(const char *db)
 static void test_perms(void **state)
 {
 	struct fx *f = *state;
-	const char *files[] = { f->db, f->lock, f->journal };
+	const char *files[] = { f->db, f->lock, f->wal };
 	char link[400];
 
 	assert_int_equal(put(f->db, "alice", 1), OTP_OK);
@@ -698,11 +703,19 @@ static double now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+static enum otp_err no_init(struct gshm *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	return OTP_ERR_INVALID;     /* the state is set up already: this is never called */
+}
+
 /*
- * A child holds the lock (op) until the returned pipe is closed, or for
- * hold_ms when that is not zero.
+ * A child holds the store's lock until the returned pipe is closed, or
+ * for hold_ms when that is not zero; then it exits without letting go
+ * (the lock is robust: the next taker goes on from there).
  */
-static pid_t hold_lock_for(const char *lock, int op, int *release, long hold_ms)
+static pid_t hold_lock_for(const char *db, int *release, long hold_ms)
 {
 	int ready[2], go[2];
 	char c;
@@ -713,11 +726,13 @@ static pid_t hold_lock_for(const char *lock, int op, int *release, long hold_ms)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		int fd = open(lock, O_RDWR);
+		struct gpaths p;
+		struct gshm m;
 
 		close(ready[0]);
 		close(go[1]);
-		if (fd < 0 || flock(fd, op) != 0)
+		if (gpaths_make(&p, db) != OTP_OK || gshm_open(&m, &p, 1000, no_init, NULL) != OTP_OK ||
+		    gshm_lock(&m, 1000) != OTP_OK)
 			_exit(1);
 		(void)!write(ready[1], "x", 1);
 		if (hold_ms > 0) {
@@ -736,9 +751,9 @@ static pid_t hold_lock_for(const char *lock, int op, int *release, long hold_ms)
 	return pid;
 }
 
-static pid_t hold_lock(const char *lock, int op, int *release)
+static pid_t hold_lock(const char *db, int *release)
 {
-	return hold_lock_for(lock, op, release, 0);
+	return hold_lock_for(db, release, 0);
 }
 
 static void release_lock(pid_t pid, int release)
@@ -760,7 +775,7 @@ static void test_lock_timeout(void **state)
 
 	assert_int_equal(put(f->db, "alice", 9), OTP_OK);
 
-	pid = hold_lock(f->lock, LOCK_EX, &release);
+	pid = hold_lock(f->db, &release);
 	t = now_ms();
 	assert_int_equal(put(f->db, "alice", 8), OTP_ERR_DB_LOCK);
 	t = now_ms() - t;
@@ -771,18 +786,11 @@ static void test_lock_timeout(void **state)
 	assert_true(t >= 190 && t < 2000);
 	assert_int_equal(otp_db_get(f->db, "alice", 0, &rec), OTP_ERR_DB_LOCK);
 	release_lock(pid, release);
+	/* Its holder exited holding it: the next taker goes on. */
 	assert_int_equal(get_seq(f->db, "alice"), 9);
 
-	/* A shared holder lets readers in and keeps writers out. */
-	pid = hold_lock(f->lock, LOCK_SH, &release);
-	assert_int_equal(otp_db_get(f->db, "alice", 0, &rec), OTP_OK);
-	struct act a = { OTP_DB_STORE, 8, OTP_OK, false, 0 };
-	assert_int_equal(otp_db_update(f->db, "alice", false, 100, act_fn, &a), OTP_ERR_DB_LOCK);
-	assert_int_equal(a.calls, 0);
-	release_lock(pid, release);
-
 	/* A waiter gets the lock once it is let go within its time. */
-	pid = hold_lock_for(f->lock, LOCK_EX, &release, 150);
+	pid = hold_lock_for(f->db, &release, 150);
 	t = now_ms();
 	assert_int_equal(put(f->db, "alice", 7), OTP_OK);
 	t = now_ms() - t;
@@ -791,8 +799,22 @@ static void test_lock_timeout(void **state)
 	assert_int_equal(get_seq(f->db, "alice"), 7);
 }
 
-/* ---- the journal ---------------------------------------------------------- */
+/* ---- after a crash: the journal of earlier versions, the log ----------------- */
 
+/* What a restart does to the shared state in DB.lock: the next open rebuilds it from the files. */
+static void reboot(const struct fx *f)
+{
+	assert_int_equal(truncate(f->lock, 0), 0);
+}
+
+static bool gone(const char *p)
+{
+	struct stat st;
+
+	return lstat(p, &st) != 0 && errno == ENOENT;
+}
+
+/* A journal entry left by an earlier version is applied once, at the first open after a start. */
 static void test_journal_replay(void **state)
 {
 	struct fx *f = *state;
@@ -801,23 +823,26 @@ static void test_journal_replay(void **state)
 	size_t n;
 
 	assert_int_equal(put(f->db, "alice", 5), OTP_OK);
+	assert_int_equal(otp_db_flush(f->db, 1000), OTP_OK);
 	encoded(r);
 
-	/* A complete entry: a reader replays it before reading. */
+	/* A complete entry: replayed before anything is read. */
 	n = journal_entry(j, 1, "zed", r, sizeof(r));
 	write_file(f->journal, j, n);
+	reboot(f);
 	assert_int_equal(otp_db_get(f->db, "zed", 1000, &rec), OTP_OK);
 	assert_int_equal(rec.seq, 9999);
 	assert_string_equal(rec.seed, "ab12cd34ef56gh78");
 	assert_string_equal(rec.apop_secret, SAMPLE_APOP);
-	assert_int_equal(file_size(f->journal), 0);
+	assert_true(gone(f->journal));
 
 	/* A delete entry, replayed by a writer on another user. */
 	n = journal_entry(j, 2, "zed", NULL, 0);
 	write_file(f->journal, j, n);
+	reboot(f);
 	assert_int_equal(put(f->db, "alice", 4), OTP_OK);
 	assert_int_equal(otp_db_get(f->db, "zed", 1000, &rec), OTP_ERR_NOUSER);
-	assert_int_equal(file_size(f->journal), 0);
+	assert_true(gone(f->journal));
 
 	/* Torn, damaged or padded entries were never acknowledged: dropped. */
 	n = journal_entry(j, 1, "zed", r, sizeof(r));
@@ -834,35 +859,39 @@ static void test_journal_replay(void **state)
 		case 4: t[8] = 3; sha8(t, n - 8, t + n - 8); break; /* unknown op */
 		}
 		write_file(f->journal, t, tn);
+		reboot(f);
 		assert_int_equal(otp_db_get(f->db, "zed", 1000, &rec), OTP_ERR_NOUSER);
-		assert_int_equal(file_size(f->journal), 0);
+		assert_true(gone(f->journal));
 	}
 	assert_int_equal(get_seq(f->db, "alice"), 4);
 	/* A journal that is a symlink is refused, not followed. */
-	unlink(f->journal);
 	assert_int_equal(symlink(f->db, f->journal), 0);
+	reboot(f);
 	assert_int_equal(otp_db_get(f->db, "alice", 1000, &rec), OTP_ERR_DB_PERM);
 }
 
 /*
- * What the journal is for: a record torn in the GDBM file (as a power cut
- * mid-write leaves it) is detected, and the journal entry restores it.
+ * What the log is for: a record torn in the GDBM file (as a power cut in
+ * the middle of a checkpoint leaves it) is read from the log, which holds
+ * it whole, and the next checkpoint writes it whole again.
  */
 static void test_torn_record_replay(void **state)
 {
 	struct fx *f = *state;
 	struct otp_record rec;
-	unsigned char old[OTP_REC_V2_SIZE], new[OTP_REC_V2_SIZE], j[512], file[1 << 16];
-	size_t len, n;
+	unsigned char old[OTP_REC_V2_SIZE], new[OTP_REC_V2_SIZE], file[1 << 16];
+	size_t len;
 	ssize_t got;
 	unsigned char *at;
 	int fd;
 
 	assert_int_equal(put(f->db, "alice", 50), OTP_OK);
+	assert_int_equal(otp_db_flush(f->db, 1000), OTP_OK);
 	assert_int_equal(otp_db_get(f->db, "alice", 1000, &rec), OTP_OK);
 	assert_int_equal(otp_record_encode(&rec, old, sizeof(old), &len), OTP_OK);
 	rec.seq = 49;
 	assert_int_equal(otp_record_encode(&rec, new, sizeof(new), &len), OTP_OK);
+	assert_int_equal(put(f->db, "alice", 49), OTP_OK);      /* in the log */
 
 	fd = open(f->db, O_RDWR);
 	assert_true(fd >= 0);
@@ -873,12 +902,25 @@ static void test_torn_record_replay(void **state)
 	/* First half new, second half old. */
 	assert_int_equal(pwrite(fd, new, 128, at - file), 128);
 	close(fd);
-	assert_int_equal(otp_db_get(f->db, "alice", 1000, &rec), OTP_ERR_DB_CORRUPT);
-
-	n = journal_entry(j, 1, "alice", new, sizeof(new));
-	write_file(f->journal, j, n);
+	reboot(f);
 	assert_int_equal(get_seq(f->db, "alice"), 49);
-	assert_int_equal(file_size(f->journal), 0);
+	assert_int_equal(otp_db_flush(f->db, 1000), OTP_OK);
+	assert_int_equal(get_seq(f->db, "alice"), 49);
+	/* And the base alone has it whole now. */
+	fd = open(f->db, O_RDONLY);
+	assert_true(fd >= 0);
+	got = pread(fd, file, sizeof(file), 0);
+	close(fd);
+	assert_non_null(memmem(file, (size_t)got, new, sizeof(new)));
+
+	/* Torn in the base with nothing newer in the log: detected, never used. */
+	memcpy(old, new, sizeof(old));
+	at = memmem(file, (size_t)got, old, sizeof(old));
+	fd = open(f->db, O_RDWR);
+	assert_int_equal(pwrite(fd, "XXXXXXXX", 8, at - file + 100), 8);
+	close(fd);
+	reboot(f);
+	assert_int_equal(otp_db_get(f->db, "alice", 1000, &rec), OTP_ERR_DB_CORRUPT);
 }
 
 /* ---- damaged records, reserved entries, foreach --------------------------- */
@@ -931,6 +973,7 @@ static void test_v1_upgrade(void **state)
 	assert_int_equal(rec.version, 2);
 	assert_int_equal(rec.seq, 77);
 	assert_string_equal(rec.seed, "ab12cd34ef56gh78");
+	assert_int_equal(otp_db_flush(f->db, 1000), OTP_OK);
 	dbf = gdbm_open(f->db, 0, GDBM_READER | GDBM_NOLOCK, 0600, NULL);
 	assert_non_null(dbf);
 	v = gdbm_fetch(dbf, k);
@@ -980,6 +1023,7 @@ static void test_foreach_and_secret(void **state)
 	assert_int_equal(n, 2);
 
 	/* A damaged entry is reported after the walk, not in place of it. */
+	assert_int_equal(otp_db_flush(f->db, 1000), OTP_OK);
 	encoded(r);
 	r[70] ^= 1;
 	raw_store(f->db, "u9", r, sizeof(r));

@@ -1,0 +1,299 @@
+/* gwal.c - the local store's log: every change since the last checkpoint, durable before it counts; group commit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "otp.h"
+#include "internal.h"
+#include "gdbm_store.h"
+
+/*
+ * An entry (otpkeys(5)): magic, the low 32 bits of its generation, type,
+ * a zero byte, key length (u16), value length (u32), key, value, zero
+ * padding to a multiple of 8, and the check over all of that.
+ */
+#define ENT_MAGIC   "OTPW"
+#define ENT_HDR     16
+#define ENT_VAL_MAX 8192
+
+static size_t pad8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+size_t gwal_size(size_t keylen, size_t vallen)
+{
+	return pad8(ENT_HDR + keylen + vallen) + OTP_CHECK_LEN;
+}
+
+enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
+{
+	struct stat st;
+	enum otp_err rc;
+
+	w->buf = NULL;
+	w->have = 0;
+	w->gen = 0;
+	if ((rc = gfile_open(p->wal, O_RDWR, false, &w->fd, NULL)) != OTP_OK)
+		return rc;
+	if (fstat(w->fd, &st) != 0 || (size_t)st.st_size < WAL_SIZE) {
+		gwal_close(w);
+		return OTP_ERR_DB_CORRUPT;
+	}
+	if ((w->buf = malloc(WAL_CHECKPOINT)) == NULL) {
+		gwal_close(w);
+		return OTP_ERR_NOMEM;
+	}
+	return OTP_OK;
+}
+
+void gwal_close(struct gwal *w)
+{
+	if (w->buf != NULL) {
+		otp_wipe(w->buf, w->have);
+		free(w->buf);
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+	w->buf = NULL;
+	w->fd = -1;
+	w->have = 0;
+}
+
+/* The copy, brought up to end bytes of generation gen. */
+static enum otp_err catch_up(struct gwal *w, uint64_t gen, size_t end)
+{
+	if (w->gen != gen || w->have > end) {
+		w->gen = gen;
+		w->have = 0;
+	}
+	while (w->have < end) {
+		ssize_t n = pread(w->fd, w->buf + w->have, end - w->have, (off_t)w->have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return OTP_ERR_DB_IO;
+		w->have += (size_t)n;
+	}
+	return OTP_OK;
+}
+
+/*
+ * The entry at off: its size, or 0 when there is none there (a different
+ * generation, a bad header, past the end).  With check, the whole entry
+ * must also pass its check.
+ */
+static size_t entry_at(const struct gwal *w, size_t off, size_t end, uint64_t gen, bool check,
+                       const unsigned char **key, size_t *keylen, struct wal_ref *ref)
+{
+	const unsigned char *e = w->buf + off;
+	size_t kl, vl, n;
+
+	if (off + ENT_HDR + OTP_CHECK_LEN > end || memcmp(e, ENT_MAGIC, 4) != 0 ||
+	    otp_get_u32(e + 4) != (uint32_t)gen || e[8] < WAL_STORE || e[8] > WAL_NOOP || e[9] != 0)
+		return 0;
+	kl = otp_get_u16(e + 10);
+	vl = otp_get_u32(e + 12);
+	if (kl == 0 || kl > KEY_MAX || vl > ENT_VAL_MAX || (e[8] != WAL_STORE && vl != 0))
+		return 0;
+	n = gwal_size(kl, vl);
+	if (off + n > end || (check && !otp_check_ok(e, n - OTP_CHECK_LEN, e + n - OTP_CHECK_LEN)))
+		return 0;
+	*key = e + ENT_HDR;
+	*keylen = kl;
+	ref->type = (enum wal_type)e[8];
+	ref->val = e + ENT_HDR + kl;
+	ref->vallen = vl;
+	return n;
+}
+
+size_t gwal_recover(struct gwal *w, uint64_t gen)
+{
+	const unsigned char *key;
+	struct wal_ref ref;
+	size_t off = 0, kl, n;
+
+	if (catch_up(w, gen, WAL_CHECKPOINT) != OTP_OK)
+		return 0;
+	while ((n = entry_at(w, off, WAL_CHECKPOINT, gen, true, &key, &kl, &ref)) > 0)
+		off += n;
+	w->have = off;
+	return off;
+}
+
+enum otp_err gwal_find(struct gwal *w, uint64_t gen, size_t end, const char *key, size_t keylen,
+                       struct wal_ref *out, bool *found)
+{
+	const unsigned char *k;
+	struct wal_ref ref;
+	size_t off = 0, kl, n, at = SIZE_MAX;
+	enum otp_err rc;
+
+	*found = false;
+	if ((rc = catch_up(w, gen, end)) != OTP_OK)
+		return rc;
+	/* Headers only on the way; the one entry used is checked whole. */
+	while ((n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0) {
+		if (kl == keylen && memcmp(k, key, keylen) == 0)
+			at = off;
+		off += n;
+	}
+	if (off != end)
+		return OTP_ERR_DB_CORRUPT;
+	if (at == SIZE_MAX)
+		return OTP_OK;
+	if (entry_at(w, at, end, gen, true, &k, &kl, out) == 0)
+		return OTP_ERR_DB_CORRUPT;
+	*found = true;
+	return OTP_OK;
+}
+
+/* ---- every key's latest entry ---------------------------------------------------- */
+
+struct slot {
+	size_t off;         /* of the latest entry, + 1; 0 = free */
+	uint32_t hash;
+};
+
+static uint32_t hash_key(const unsigned char *k, size_t n)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a: an index for this walk, nothing stored */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h;
+}
+
+/* The slot for key in t (size a power of two): its own, or the free one it would take. */
+static struct slot *lookup(const struct gwal *w, uint64_t gen, struct slot *t, size_t size,
+                           const unsigned char *key, size_t keylen, uint32_t h)
+{
+	for (size_t i = h & (size - 1);; i = (i + 1) & (size - 1)) {
+		const unsigned char *k;
+		struct wal_ref ref;
+		size_t kl;
+
+		if (t[i].off == 0)
+			return &t[i];
+		if (t[i].hash == h && entry_at(w, t[i].off - 1, WAL_CHECKPOINT, gen, false, &k, &kl, &ref) > 0 &&
+		    kl == keylen && memcmp(k, key, keylen) == 0)
+			return &t[i];
+	}
+}
+
+enum otp_err gwal_latest(struct gwal *w, uint64_t gen, size_t end, gwal_each_fn fn,
+                         void *arg)
+{
+	size_t size = 64, count = 0, off, n, kl;
+	const unsigned char *k;
+	struct wal_ref ref;
+	struct slot *t;
+	enum otp_err rc;
+
+	if ((rc = catch_up(w, gen, end)) != OTP_OK)
+		return rc;
+	for (off = 0; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n)
+		count++;
+	while (size < 2 * count)
+		size *= 2;
+	if ((t = calloc(size, sizeof(*t))) == NULL)
+		return OTP_ERR_NOMEM;
+	for (off = 0; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n) {
+		uint32_t h = hash_key(k, kl);
+		struct slot *s = lookup(w, gen, t, size, k, kl, h);
+
+		s->off = off + 1;
+		s->hash = h;
+	}
+	for (off = 0; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n) {
+		struct slot *s = lookup(w, gen, t, size, k, kl, hash_key(k, kl));
+
+		if (s->off != off + 1)
+			continue;       /* a later entry for the key follows */
+		if (entry_at(w, off, end, gen, true, &k, &kl, &ref) == 0) {
+			rc = OTP_ERR_DB_CORRUPT;
+			break;
+		}
+		if (!fn((const char *)k, kl, &ref, arg))
+			break;
+	}
+	free(t);
+	return rc;
+}
+
+/* ---- writing, and making it durable ------------------------------------------------ */
+
+enum otp_err gwal_append(struct gwal *w, uint64_t gen, size_t end, enum wal_type type,
+                         const char *key, size_t keylen, const unsigned char *val, size_t vallen)
+{
+	unsigned char e[ENT_HDR + KEY_MAX + ENT_VAL_MAX + 16];
+	size_t n = gwal_size(keylen, vallen);
+	enum otp_err rc;
+
+	if (keylen == 0 || keylen > KEY_MAX || vallen > ENT_VAL_MAX || end + n > WAL_CHECKPOINT)
+		return OTP_ERR_INVALID;
+	if (w->gen != gen || w->have != end)
+		w->have = 0;        /* our copy no longer ends where the log does */
+	memset(e, 0, n);
+	memcpy(e, ENT_MAGIC, 4);
+	otp_put_u32(e + 4, (uint32_t)gen);
+	e[8] = (unsigned char)type;
+	otp_put_u16(e + 10, (uint16_t)keylen);
+	otp_put_u32(e + 12, (uint32_t)vallen);
+	memcpy(e + ENT_HDR, key, keylen);
+	if (vallen > 0)
+		memcpy(e + ENT_HDR + keylen, val, vallen);
+	if ((rc = otp_check_sum(e, n - OTP_CHECK_LEN, e + n - OTP_CHECK_LEN)) == OTP_OK &&
+	    pwrite(w->fd, e, n, (off_t)end) != (ssize_t)n)
+		rc = OTP_ERR_DB_IO;
+	otp_wipe(e, n);
+	return rc;
+}
+
+static void raise_to(uint64_t *v, uint64_t to)
+{
+	uint64_t cur = __atomic_load_n(v, __ATOMIC_ACQUIRE);
+
+	while (cur < to && !__atomic_compare_exchange_n(v, &cur, to, false, __ATOMIC_ACQ_REL,
+	                                                __ATOMIC_ACQUIRE))
+		;
+}
+
+/*
+ * The waiters take turns at the sync lock; each looks first whether the
+ * one before it made its entry durable, and otherwise syncs everything
+ * written so far, for whoever wrote it.
+ */
+enum otp_err gwal_durable(struct gwal *w, struct gshm *m, uint64_t mark, unsigned lock_ms)
+{
+	struct shm_hdr *h = m->h;
+	struct timespec t;
+	uint64_t head;
+	int r;
+
+	if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark)
+		return OTP_OK;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += lock_ms / 1000 + 1;
+	r = pthread_mutex_clocklock(&h->sync, CLOCK_MONOTONIC, &t);
+	if (r == EOWNERDEAD && pthread_mutex_consistent(&h->sync) == 0)
+		r = 0;
+	if (r != 0)
+		return r == ETIMEDOUT ? OTP_ERR_DB_LOCK : OTP_ERR_DB_IO;
+	if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) < mark) {
+		/* Everything written before this point is covered by the sync below. */
+		head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+		if (fdatasync(w->fd) != 0) {
+			pthread_mutex_unlock(&h->sync);
+			return OTP_ERR_DB_IO;
+		}
+		__atomic_add_fetch(&h->syncs, 1, __ATOMIC_RELAXED);
+		raise_to(&h->synced, head);
+	}
+	pthread_mutex_unlock(&h->sync);
+	return __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark ? OTP_OK : OTP_ERR_DB_IO;
+}
