@@ -135,18 +135,19 @@ $(B)/locale/%/LC_MESSAGES/$(TEXTDOMAIN).mo: po/%.po
 	@mkdir -p $(dir $@)
 	msgfmt --check -o $@ $<
 
+XGETTEXT_OPTS := --from-code=UTF-8 --add-location=file --sort-output --package-name=otp \
+                 --package-version=0.1 \
+                 --msgid-bugs-address=maintainers@users.noreply.r-seed-000943c6.example
+
 # make pot: the template from the sources (file names, no line numbers,
 # sorted, so that it changes only when a message does), then every po/*.po
 # merged with it; tests/i18n checks both are current.
 pot:
 	@mkdir -p $(B)/po
-	xgettext --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=P_:1,2 \
-	  --add-comments=TRANSLATORS: --add-location=file --sort-output \
-	  --package-name=otp --package-version=0.1 \
-	  --msgid-bugs-address=maintainers@users.noreply.r-seed-000943c6.example \
+	xgettext $(XGETTEXT_OPTS) --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
 	  -o $(B)/po/otp.pot $(POT_SRC)
-	xgettext --from-code=UTF-8 --extract-all --exclude-file=po/not-messages.pot \
-	  --add-location=file --sort-output --join-existing -o $(B)/po/otp.pot $(POT_LIB)
+	xgettext $(XGETTEXT_OPTS) --extract-all --exclude-file=po/not-messages.pot \
+	  --join-existing -o $(B)/po/otp.pot $(POT_LIB)
 	sed '/^"POT-Creation-Date:/d' $(B)/po/otp.pot > po/otp.pot
 	for l in $(LINGUAS); do msgmerge --quiet --update --backup=none --no-fuzzy-matching \
 	  --add-location=file --sort-output po/$$l.po po/otp.pot || exit 1; done
