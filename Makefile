@@ -141,16 +141,19 @@ XGETTEXT_OPTS := --from-code=UTF-8 --add-location=file --sort-output --package-n
 
 # make pot: the template from the sources (file names, no line numbers,
 # sorted, so that it changes only when a message does), then every po/*.po
-# merged with it; tests/i18n checks both are current.
+# merged with it; tests/i18n checks both are current (POT_OUT=FILE: the
+# template only, into FILE).
+POT_OUT ?= po/otp.pot
 pot:
 	@mkdir -p $(B)/po
 	xgettext $(XGETTEXT_OPTS) --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
 	  -o $(B)/po/otp.pot $(POT_SRC)
 	xgettext $(XGETTEXT_OPTS) --extract-all --exclude-file=po/not-messages.pot \
 	  --join-existing -o $(B)/po/otp.pot $(POT_LIB)
-	sed '/^"POT-Creation-Date:/d' $(B)/po/otp.pot > po/otp.pot
-	for l in $(LINGUAS); do msgmerge --quiet --update --backup=none --no-fuzzy-matching \
-	  --add-location=file --sort-output po/$$l.po po/otp.pot || exit 1; done
+	sed '/^"POT-Creation-Date:/d' $(B)/po/otp.pot > $(POT_OUT)
+	if [ "$(POT_OUT)" = po/otp.pot ]; then for l in $(LINGUAS); do \
+	  msgmerge --quiet --update --backup=none --no-fuzzy-matching --add-location=file \
+	    --sort-output po/$$l.po po/otp.pot || exit 1; done; fi
 
 $(LIB): $(LIB_OBJ)
 	rm -f $@

@@ -14,11 +14,11 @@ int open_source(const char *path, bool follow)
 	struct stat sb;
 
 	if (fd < 0) {
-		errmsg("%s: %s", path, errno == ELOOP ? "a symbolic link" : strerror(errno));
+		errmsg("%s: %s", path, errno == ELOOP ? _("a symbolic link") : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		errmsg("%s: not a regular file", path);
+		errmsg(_("%s: not a regular file"), path);
 		close(fd);
 		return -1;
 	}
@@ -57,7 +57,7 @@ bool slurp(const char *path, char *buf, size_t max, size_t *len)
 	if (r == READ_ERR)
 		errmsg("%s: %s", path, strerror(errno));
 	else if (r == READ_LONG)
-		errmsg("%s: file too large", path);
+		errmsg(_("%s: file too large"), path);
 	if (r != READ_OK)
 		otp_wipe(buf, max + 1);
 	return r == READ_OK;

@@ -1,4 +1,5 @@
 /* pamdrive.c - drive a PAM service through the real libpam from a private config dir. */
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@
  *
  * An ANSWER "@PASSPHRASE" plays an automated generator: it reads the
  * challenge from the prompt and answers with the OTP computed from
- * PASSPHRASE (as OPIE's opiekey would), in six words.
+ * PASSPHRASE (as OPIE's opiekey would), in six words.  The locale is the
+ * environment's (setlocale), as in the login programs.
  */
 
 struct answers {
@@ -227,6 +229,8 @@ int main(int argc, char **argv)
 	struct answers a;
 	int rc;
 
+	/* As login, su and sudo do: the module speaks the locale's language. */
+	setlocale(LC_ALL, "");
 	if (argc >= 7 && strcmp(argv[1], "-p") == 0)
 		return parallel((int)strtol(argv[2], NULL, 10), argv + 3);
 	if (argc >= 8 && strcmp(argv[1], "-b") == 0)
