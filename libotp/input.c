@@ -1,4 +1,4 @@
-/* input.c - lines and pass phrases for the command-line tools. */
+/* input.c - lines and pass phrases for the command-line tools, and the hardening of their process. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

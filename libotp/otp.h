@@ -826,7 +826,8 @@ enum otp_line otp_read_tty(const char *prompt, bool echo, char *buf, size_t size
  * through a core_pattern pipe, no ptrace by the same user).  With
  * lock_all, all present and future memory is locked (mlockall), so that no
  * secret, the libraries' copies included, reaches swap; returns false when
- * that was refused (errno says why) and the caller locks what it can.
+ * that was refused (errno says why): the caller warns, or locks its own
+ * secret buffers (mlock).
  */
 bool otp_cli_harden(bool lock_all);
 

@@ -397,7 +397,8 @@ out:
 
 /* ---- sheet ---- */
 
-int cmd_sheet(const char *db, int argc, char **argv)
+/* sheet's options into *out and *count; returns -1, or the exit status after a usage error. */
+static int sheet_parse(int argc, char **argv, struct sheet_out *out, unsigned *count)
 {
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'c' },
@@ -407,6 +408,27 @@ int cmd_sheet(const char *db, int argc, char **argv)
 		{ "paper", required_argument, NULL, OPT_PAPER },
 		{ NULL, 0, NULL, 0 }
 	};
+	int o, taken;
+
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":c:fo:", opts, NULL)) != -1) {
+		if ((taken = sheet_option(o, optarg, out)) < 0)
+			return EX_USAGE;
+		if (taken > 0)
+			continue;
+		if (o == 'f')
+			out->force = true;
+		else if (o != 'c')
+			return bad_option("sheet", o, argv);
+		else if (!parse_num("COUNT", optarg, 1, SHEET_COUNT_MAX, count))
+			return EX_USAGE;
+	}
+	return -1;
+}
+
+int cmd_sheet(const char *db, int argc, char **argv)
+{
 	struct init_secrets s;
 	struct sheet_out out = { .paper = PAPER_A4 };
 	struct sheet_dest dest;
@@ -415,25 +437,14 @@ int cmd_sheet(const char *db, int argc, char **argv)
 	const char *user;
 	size_t len = 0;
 	bool files = false;
-	int o, taken, ret = EX_FAIL;
+	int ret = EX_FAIL;
 	enum otp_err rc;
 
 	memset(&s, 0, sizeof(s));
 	memset(&dest, 0, sizeof(dest));
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, ":c:fo:", opts, NULL)) != -1) {
-		if ((taken = sheet_option(o, optarg, &out)) < 0)
-			return EX_USAGE;
-		if (taken > 0)
-			continue;
-		if (o == 'f')
-			out.force = true;
-		else if (o != 'c')
-			return bad_option("sheet", o, argv);
-		else if (!parse_num("COUNT", optarg, 1, SHEET_COUNT_MAX, &count))
-			return EX_USAGE;
-	}
+	if ((ret = sheet_parse(argc, argv, &out, &count)) >= 0)
+		return ret;
+	ret = EX_FAIL;
 	if (optind != argc - 1)
 		return usage_error(_("sheet: give one USER"));
 	user = argv[optind];
