@@ -6,11 +6,14 @@
 #   make demo            the main job end to end on throw-away state
 #   make bench           the benchmarks in bench/, printing their numbers
 #   make install         PREFIX=/usr/local DESTDIR= (staged installs honoured)
+#   make pot             po/otp.pot from the sources, and po/*.po merged with it
 
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
+# The message catalogues; compiled into the programs and the module.
+LOCALEDIR ?= $(PREFIX)/share/locale
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 PAMDIR    ?= /lib/$(MULTIARCH)/security
 # systemd reads units from /usr/local/lib/systemd/system too; Debian's own
@@ -46,19 +49,25 @@ CFLAGS    ?= -g $(OPT)
 # CPPFLAGS, CFLAGS and LDFLAGS from the environment come last, so that a
 # distribution's flags (dpkg-buildflags) reach every compiler and linker line.
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_C) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) \
-              -Ilibotp -DOTP_DEFAULT_DB='"$(OTP_DB)"'
+              -Ilibotp -I$(B) -DOTP_DEFAULT_DB='"$(OTP_DB)"'
 ALL_LDFLAGS := $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
 # -fPIE beside -pie, as dpkg-buildflags used to give them: blhc checks for both.
 PIE_LDFLAGS := -fPIE -pie $(ALL_LDFLAGS)
 
 LIBS_CRYPTO := -lcrypto
 LIBS_GDBM   := -lgdbm
+# The PDF sheets: pango's text on cairo's PDF surface.  Their headers are
+# system headers here, so that our warnings judge our code only.
+PANGO_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags pangocairo cairo-pdf 2>/dev/null))
+PANGO_LIBS   := $(shell pkg-config --libs pangocairo cairo-pdf 2>/dev/null)
 
 # Debian packages: to build, to test, and to run the demo.
-DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev
+DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev \
+              pkg-config libcairo2-dev libpango1.0-dev gettext
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
               oathtool zbar-tools debhelper lintian blhc \
+              poppler-utils fonts-ipafont-gothic fonts-dejavu-core locales \
               openssh-server openssh-client login util-linux sudo lftp fail2ban
 # Debian's two FTP daemons conflict (both provide ftp-server): the tests run
 # whichever is not installed unpacked under PKGDIR (scripts/deps.sh --unpack).
@@ -82,6 +91,17 @@ PROXY_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard apop-proxy/*.c))
 
 PROGS    := $(B)/otpcalc $(if $(OTPKEY_OBJ),$(B)/otpkey) $(if $(PAM_OBJ),$(PAM_MOD)) \
             $(if $(PROXY_OBJ),$(B)/apop-proxy)
+OTPCALC_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard otpcalc/*.c))
+
+# Message catalogues: po/LANG.po, compiled into build/locale like an installed tree.
+TEXTDOMAIN := otp
+LINGUAS  := $(patsubst po/%.po,%,$(wildcard po/*.po))
+MO       := $(LINGUAS:%=$(B)/locale/%/LC_MESSAGES/$(TEXTDOMAIN).mo)
+# What xgettext reads: the programs' marked strings, and libotp's messages
+# (every string of these files but those listed in po/not-messages.pot).
+POT_SRC  := $(sort $(wildcard otpkey/*.c otpcalc/*.c)) pam_otp/pam_otp.c
+POT_LIB  := libotp/err.c libotp/import.c libotp/oath_import.c
+
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Helper programs the script tests drive (crash writers, PAM drivers, ...).
@@ -89,9 +109,9 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(B)/tests/tools/%)
 SCRIPT_TESTS := $(sort $(wildcard tests/*/*.sh))
 
-.PHONY: all deps bench-deps demo-deps check test bench demo install uninstall clean
+.PHONY: all deps bench-deps demo-deps check test bench demo install uninstall clean pot FORCE
 
-all: $(LIB) $(PROGS)
+all: $(LIB) $(PROGS) $(MO)
 
 deps:
 	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST) --unpack $(PKGDIR) $(DEPS_UNPACK)
@@ -106,15 +126,49 @@ $(B)/obj/%.o: %.c libotp/otp.h libotp/internal.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+# The paths compiled in: rewritten only when they change, so that a
+# "make install PREFIX=..." rebuilds what looks for its catalogues there.
+$(B)/otp_paths.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define OTP_LOCALEDIR "%s"\n' '$(LOCALEDIR)' > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+$(B)/obj/otpkey/main.o $(OTPCALC_OBJ) $(B)/obj/pam_otp/pam_otp.o: $(B)/otp_paths.h
+$(B)/obj/otpkey/pdf.o: ALL_CFLAGS += $(PANGO_CFLAGS)
+
+$(B)/locale/%/LC_MESSAGES/$(TEXTDOMAIN).mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@ $<
+
+XGETTEXT_OPTS := --from-code=UTF-8 --add-location=file --sort-output --package-name=otp \
+                 --package-version=0.1 \
+                 --msgid-bugs-address=maintainers@users.noreply.r-seed-000943c6.example
+
+# make pot: the template from the sources (file names, no line numbers,
+# sorted, so that it changes only when a message does), then every po/*.po
+# merged with it; tests/i18n checks both are current (POT_OUT=FILE: the
+# template only, into FILE).
+POT_OUT ?= po/otp.pot
+pot:
+	@mkdir -p $(B)/po
+	xgettext $(XGETTEXT_OPTS) --keyword=_ --keyword=N_ --add-comments=TRANSLATORS: \
+	  -o $(B)/po/otp.pot $(POT_SRC)
+	xgettext $(XGETTEXT_OPTS) --extract-all --exclude-file=po/not-messages.pot \
+	  --join-existing -o $(B)/po/otp.pot $(POT_LIB)
+	sed '/^"POT-Creation-Date:/d' $(B)/po/otp.pot > $(POT_OUT)
+	if [ "$(POT_OUT)" = po/otp.pot ]; then for l in $(LINGUAS); do \
+	  msgmerge --quiet --update --backup=none --no-fuzzy-matching --add-location=file \
+	    --sort-output po/$$l.po po/otp.pot || exit 1; done; fi
+
 $(LIB): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(B)/otpcalc: $(B)/obj/otpcalc/otpcalc.o $(LIB)
+$(B)/otpcalc: $(OTPCALC_OBJ) $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -lbsd -o $@
 
 $(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
-	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lbsd -lqrencode -lpng -o $@
+	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lbsd -lqrencode -lpng $(PANGO_LIBS) -o $@
 
 $(B)/apop-proxy: $(PROXY_OBJ) $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ -lssl $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
@@ -147,7 +201,8 @@ DEBIAN_PATH := /usr/sbin:/usr/bin:/sbin:/bin:$(PATH)
 test: all $(UNIT_BIN) $(TOOL_BIN) $(SHIM)
 	@mkdir -p $(B)/tests
 	@PATH=$(DEBIAN_PATH) OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) OTP_SANITIZE=$(SANITIZE) \
-	  OTP_PKGDIR=$(abspath $(PKGDIR)) TEST_LOGDIR=$(abspath $(B))/tests \
+	  OTP_PKGDIR=$(abspath $(PKGDIR)) TEST_LOGDIR=$(abspath $(B))/tests OTP_LOCALEDIR=$(LOCALEDIR) \
+	  $(if $(filter 1,$(SANITIZE)),LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0) \
 	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
 
 # Benchmarks print numbers and are not run by the tests.
@@ -176,6 +231,10 @@ install: all
 	install -m 755 $(B)/apop-proxy $(DESTDIR)$(SBINDIR)/apop-proxy
 	install -m 644 apop-proxy/apop-proxy.8 $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
 	install -m 644 apop-proxy/apop-proxy.conf.5 $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5
+	for l in $(LINGUAS); do \
+	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES && \
+	  install -m 644 $(B)/locale/$$l/LC_MESSAGES/$(TEXTDOMAIN).mo \
+	    $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/$(TEXTDOMAIN).mo || exit 1; done
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's,/usr/local/sbin/,$(SBINDIR)/,g' contrib/systemd/apop-proxy.service \
 	  > $(DESTDIR)$(UNITDIR)/apop-proxy.service
@@ -188,6 +247,7 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man5/otpkeys.5
 	rm -f $(DESTDIR)$(SBINDIR)/apop-proxy $(DESTDIR)$(MANDIR)/man8/apop-proxy.8
 	rm -f $(DESTDIR)$(MANDIR)/man5/apop-proxy.conf.5 $(DESTDIR)$(UNITDIR)/apop-proxy.service
+	for l in $(LINGUAS); do rm -f $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/$(TEXTDOMAIN).mo; done
 
 # ---- Fuzzing (fuzz/) ------------------------------------------------------
 # Every fuzz/fuzz_NAME.c is a libFuzzer harness, built with clang into
@@ -277,4 +337,4 @@ fuzz-smoke: fuzz-deps
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(OTPKEY_OBJ:.o=.d) $(PAM_OBJ:.o=.d) $(PROXY_OBJ:.o=.d) $(B)/obj/otpcalc/otpcalc.d
+-include $(LIB_OBJ:.o=.d) $(OTPKEY_OBJ:.o=.d) $(PAM_OBJ:.o=.d) $(PROXY_OBJ:.o=.d) $(OTPCALC_OBJ:.o=.d)

@@ -1,8 +1,11 @@
-/* input.c - lines and pass phrases for the command-line tools. */
+/* input.c - lines and pass phrases for the command-line tools, and the hardening of their process. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <bsd/readpassphrase.h>
 #include <openssl/crypto.h>
@@ -89,4 +92,18 @@ out:
 	if (rc != OTP_LINE_OK && size > 0)
 		otp_wipe(buf, size);
 	return rc;
+}
+
+bool otp_cli_harden(bool lock_all)
+{
+	static const struct rlimit nocore = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!lock_all)
+		return true;
+	/* Pages are locked as they are first touched; kernels before 4.4 lack MCL_ONFAULT. */
+	if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) == 0)
+		return true;
+	return errno == EINVAL && mlockall(MCL_CURRENT | MCL_FUTURE) == 0;
 }

@@ -828,6 +828,17 @@ enum otp_line otp_read_line(int fd, char *buf, size_t size, size_t *len);
  */
 enum otp_line otp_read_tty(const char *prompt, bool echo, char *buf, size_t size, size_t *len);
 
+/*
+ * For a tool about to hold secrets, first thing in main: a zero core limit
+ * (soft and hard) and not dumpable (PR_SET_DUMPABLE 0: no core even
+ * through a core_pattern pipe, no ptrace by the same user).  With
+ * lock_all, all present and future memory is locked (mlockall), so that no
+ * secret, the libraries' copies included, reaches swap; returns false when
+ * that was refused (errno says why): the caller warns, or locks its own
+ * secret buffers (mlock).
+ */
+bool otp_cli_harden(bool lock_all);
+
 /* ---- Utilities (util.c) ----------------------------------------------- */
 
 /* Overwrites n bytes at p in a way the compiler may not elide. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "otpkey.h"
 
@@ -44,7 +46,7 @@ int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs(" (see otpkey --help)\n", stderr);
+	fprintf(stderr, " %s\n", _("(see otpkey --help)"));
 	return EX_USAGE;
 }
 
@@ -53,35 +55,83 @@ int bad_option(const char *cmd, int o, char **argv)
 	const char *pre = cmd != NULL ? cmd : "", *sep = cmd != NULL ? ": " : "";
 
 	if (o == ':')
-		return usage_error("%s%soption %s needs a value", pre, sep, argv[optind - 1]);
+		return usage_error(_("%s%soption %s needs a value"), pre, sep, argv[optind - 1]);
 	if (optopt > 0 && optopt < 0x80)
-		return usage_error("%s%sbad option -%c", pre, sep, optopt);
-	return usage_error("%s%sbad option %s", pre, sep, argv[optind - 1]);
+		return usage_error(_("%s%sbad option -%c"), pre, sep, optopt);
+	return usage_error(_("%s%sbad option %s"), pre, sep, argv[optind - 1]);
+}
+
+/*
+ * The key store refused its files (OTP_ERR_DB_PERM): names the first
+ * file or directory at fault and the command that fixes it.  Returns
+ * false when none is found (a remote store, or a race): the library's
+ * message then says what it must be.
+ */
+static bool db_perm_fix(const char *db)
+{
+	static const char *const sfx[] = { "", ".log", ".lock", ".journal" };
+	char p[PATH_MAX], dir[PATH_MAX];
+	const char *slash = strrchr(db, '/');
+	struct stat st;
+
+	if (otp_db_is_remote(db) || slash == NULL)
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", slash == db ? 1 : (int)(slash - db), db);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid()) {
+		errmsg(_("%s: the key store's directory is not root's: fix with chown root %s"), dir, dir);
+		return true;
+	}
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		errmsg(_("%s: the key store's directory is writable by others (mode %04o): "
+		         "fix with chmod go-w %s"), dir, (unsigned)(st.st_mode & 07777), dir);
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", db, sfx[i]) >= sizeof(p) || lstat(p, &st) != 0)
+			continue;
+		if (!S_ISREG(st.st_mode)) {
+			errmsg(_("%s: not a regular file: the key store must be one"), p);
+			return true;
+		}
+		if (st.st_uid != 0 && st.st_uid != geteuid()) {
+			errmsg(_("%s: the key store is not root's: fix with chown root %s"), p, p);
+			return true;
+		}
+		if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+			errmsg(_("%s: the key store is open to group or others (mode %04o): "
+			         "fix with chmod 600 %s"), p, (unsigned)(st.st_mode & 07777), p);
+			return true;
+		}
+	}
+	return false;
 }
 
 int db_error(const char *path, const char *user, enum otp_err rc)
 {
 	switch (rc) {
 	case OTP_ERR_NOUSER:
-		errmsg("%s: no key for this user", user);
+		errmsg(_("%s: no key for this user"), user);
 		break;
 	case OTP_ERR_EXISTS:
-		errmsg("%s: already has a key (use -f to replace it)", user);
+		errmsg(_("%s: already has a key (use -f to replace it)"), user);
 		break;
+	case OTP_ERR_DB_PERM:
+		if (db_perm_fix(otp_db_path(path)))
+			break;
+		/* FALLTHROUGH */
 	case OTP_ERR_DB_MISSING:
 	case OTP_ERR_DB_OPEN:
-	case OTP_ERR_DB_PERM:
 	case OTP_ERR_DB_LOCK:
 	case OTP_ERR_DB_IO:
 	case OTP_ERR_DB_CORRUPT:
 	case OTP_ERR_DB_VERSION:
-		errmsg("%s: %s", otp_db_path(path), otp_strerror(rc));
+		errmsg("%s: %s", otp_db_path(path), _(otp_strerror(rc)));
 		break;
 	default:
 		if (user != NULL)
-			errmsg("%s: %s", user, otp_strerror(rc));
+			errmsg("%s: %s", user, _(otp_strerror(rc)));
 		else
-			errmsg("%s", otp_strerror(rc));
+			errmsg("%s", _(otp_strerror(rc)));
 		break;
 	}
 	return EX_FAIL;
@@ -93,8 +143,8 @@ bool check_user(const char *user)
 	enum otp_err rc = otp_user_check(user);
 
 	if (rc != OTP_OK)
-		errmsg("bad user name: want 1 to %d printable ASCII characters without "
-		       "blanks, ':' or '/', not starting with '-'", OTP_USER_MAX);
+		errmsg(_("bad user name: want 1 to %d printable ASCII characters without "
+		         "blanks, ':' or '/', not starting with '-'"), OTP_USER_MAX);
 	return rc == OTP_OK;
 }
 
@@ -104,7 +154,7 @@ bool parse_num(const char *what, const char *s, unsigned long min, unsigned long
 	unsigned long v;
 
 	if (otp_parse_uint(s, min, max, &v) != OTP_OK) {
-		usage_error("%s must be a number from %lu to %lu", what, min, max);
+		usage_error(_("%s must be a number from %lu to %lu"), what, min, max);
 		return false;
 	}
 	*out = (unsigned)v;
@@ -117,7 +167,7 @@ const char *fmt_time(int64_t t, char *buf, size_t size)
 	struct tm tm;
 
 	if (t == 0)
-		return "never";
+		return _("never");
 	if (localtime_r(&tt, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
 		snprintf(buf, size, "@%lld", (long long)t);
 	return buf;
@@ -130,19 +180,19 @@ bool read_input(const char *prompt, const char *what, bool secret, char *buf, si
 	case OTP_LINE_OK:
 		if (*len > 0)
 			return true;
-		errmsg("empty %s", what);
+		errmsg(_("empty %s"), what);
 		return false;
 	case OTP_LINE_EOF:
-		errmsg("no %s given", what);
+		errmsg(_("no %s given"), what);
 		return false;
 	case OTP_LINE_LONG:
-		errmsg("%s too long", what);
+		errmsg(_("%s too long"), what);
 		return false;
 	case OTP_LINE_BAD:
-		errmsg("NUL byte in the %s", what);
+		errmsg(_("NUL byte in the %s"), what);
 		return false;
 	default:
-		errmsg("cannot read the %s: %s", what, strerror(errno));
+		errmsg(_("cannot read the %s: %s"), what, strerror(errno));
 		return false;
 	}
 }
@@ -157,7 +207,7 @@ const char *one_user(const char *cmd, int argc, char **argv, int *ret)
 		argc = 0;       /* an option: none is taken */
 	}
 	if (argc != 2) {
-		*ret = usage_error("%s: give one USER", cmd);
+		*ret = usage_error(_("%s: give one USER"), cmd);
 		return NULL;
 	}
 	if (!check_user(argv[1])) {
@@ -167,3 +217,32 @@ const char *one_user(const char *cmd, int argc, char **argv, int *ret)
 	return argv[1];
 }
 
+
+bool parse_paper(const char *s, enum paper *p)
+{
+	if (strcmp(s, "a4") == 0 || strcmp(s, "A4") == 0)
+		*p = PAPER_A4;
+	else if (strcmp(s, "letter") == 0)
+		*p = PAPER_LETTER;
+	else {
+		usage_error(_("unknown paper %s (a4 or letter)"), s);
+		return false;
+	}
+	return true;
+}
+
+int sheet_option(int o, const char *arg, struct sheet_out *out)
+{
+	switch (o) {
+	case 'o':
+		out->text = arg;
+		return 1;
+	case OPT_PDF:
+		out->pdf = arg;
+		return 1;
+	case OPT_PAPER:
+		return parse_paper(arg, &out->paper) ? 1 : -1;
+	default:
+		return 0;
+	}
+}

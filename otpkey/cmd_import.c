@@ -70,9 +70,9 @@ static enum otp_db_action store_cb(const char *user, struct otp_record *rec, boo
 static void skip(struct import_state *st, const char *file, unsigned line, const char *why)
 {
 	if (line > 0)
-		errmsg("%s:%u: %s", file, line, why);
+		errmsg("%s:%u: %s", file, line, _(why));
 	else
-		errmsg("%s: %s", file, why);
+		errmsg("%s: %s", file, _(why));
 	st->skipped++;
 }
 
@@ -84,11 +84,11 @@ static void import_one(struct import_state *st, const char *file, unsigned line,
 	enum otp_err rc;
 
 	if (seen_before(st, user)) {
-		skip(st, file, line, "a second entry for this user (the first one counts)");
+		skip(st, file, line, N_("a second entry for this user (the first one counts)"));
 		return;
 	}
 	if (!remember(st, user)) {
-		errmsg("%s", otp_strerror(OTP_ERR_NOMEM));
+		errmsg("%s", _(otp_strerror(OTP_ERR_NOMEM)));
 		st->fatal = true;
 		return;
 	}
@@ -98,7 +98,7 @@ static void import_one(struct import_state *st, const char *file, unsigned line,
 	} else if (rc == OTP_ERR_EXISTS) {
 		char why[OTP_USER_MAX + 64];
 
-		snprintf(why, sizeof(why), "%s already has a key (use -f to replace it)", user);
+		snprintf(why, sizeof(why), _("%s already has a key (use -f to replace it)"), user);
 		skip(st, file, line, why);
 	} else {
 		db_error(st->db, user, rc);
@@ -122,7 +122,7 @@ static void import_lines(struct import_state *st, const char *path, bool opie)
 		return;
 	}
 	if ((rd = calloc(1, sizeof(*rd))) == NULL) {
-		errmsg("%s", otp_strerror(OTP_ERR_NOMEM));
+		errmsg("%s", _(otp_strerror(OTP_ERR_NOMEM)));
 		st->fatal = true;
 		close(fd);
 		return;
@@ -139,7 +139,7 @@ static void import_lines(struct import_state *st, const char *path, bool opie)
 			break;
 		}
 		if (res == READ_LONG) {
-			skip(st, path, ln, "line too long");
+			skip(st, path, ln, N_("line too long"));
 			continue;
 		}
 		ir = opie ? otp_import_opie_line(line, len, user, &r, &why)
@@ -184,7 +184,7 @@ static void import_dir(struct import_state *st, const char *dir)
 		if (st->fatal)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-			skip(st, name, 0, "path too long");
+			skip(st, name, 0, N_("path too long"));
 			continue;
 		}
 		if ((fd = open_source(path, false)) < 0) {
@@ -199,7 +199,7 @@ static void import_dir(struct import_state *st, const char *dir)
 			continue;
 		}
 		if (rr == READ_LONG) {
-			skip(st, path, 0, "file too large");
+			skip(st, path, 0, N_("file too large"));
 		} else {
 			enum otp_import_res ir = otp_import_skey_file(name, text, len, user, &r,
 			                                              &ln, &why);
@@ -242,9 +242,9 @@ int cmd_import(const char *db, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return usage_error("import: unexpected argument %s", argv[optind]);
+		return usage_error(_("import: unexpected argument %s"), argv[optind]);
 	if ((opie == NULL) == (skey == NULL))
-		return usage_error("import: give one of --opie FILE or --skey PATH");
+		return usage_error(_("import: give one of --opie FILE or --skey PATH"));
 
 	if (opie != NULL) {
 		import_lines(&st, opie, true);
@@ -262,9 +262,9 @@ int cmd_import(const char *db, int argc, char **argv)
 	free(st.seen);
 	if (st.fatal) {
 		if (st.imported > 0)
-			errmsg("stopped after importing %u users", st.imported);
+			errmsg(_("stopped after importing %u users"), st.imported);
 		return EX_FAIL;
 	}
-	printf("imported %u users, skipped %u\n", st.imported, st.skipped);
+	printf(_("imported %u users, skipped %u\n"), st.imported, st.skipped);
 	return st.skipped > 0 ? EX_FAIL : EX_OK;
 }

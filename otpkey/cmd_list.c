@@ -91,7 +91,7 @@ int cmd_list(const char *db, int argc, char **argv)
 
 	(void)argv;
 	if (argc != 1)
-		return usage_error("list: takes no arguments");
+		return usage_error(_("list: takes no arguments"));
 	if ((ret = collect_all(db, &cl)) != EX_OK)
 		return ret;
 	for (size_t i = 0; i < cl.n; i++)
@@ -143,15 +143,17 @@ int cmd_audit(const char *db, int argc, char **argv)
 			return EX_USAGE;
 	}
 	if (optind != argc)
-		return usage_error("audit: unexpected argument %s", argv[optind]);
+		return usage_error(_("audit: unexpected argument %s"), argv[optind]);
 	if ((ret = collect_all(db, &cl)) != EX_OK)
 		return ret;
 	for (size_t i = 0; i < cl.n; i++) {
 		/* A token never runs out; a token-only user has no responses to count. */
 		if (cl.v[i].seq >= limit || (cl.v[i].flags & OTP_REC_NO_KEY))
 			continue;
-		printf("%s: %u responses left%s\n", cl.v[i].user, cl.v[i].seq,
-		       cl.v[i].flags & OTP_REC_DISABLED ? " (disabled)" : "");
+		if (cl.v[i].flags & OTP_REC_DISABLED)
+			printf(_("%s: %u responses left (disabled)\n"), cl.v[i].user, cl.v[i].seq);
+		else
+			printf(_("%s: %u responses left\n"), cl.v[i].user, cl.v[i].seq);
 		low++;
 	}
 	free(cl.v);
@@ -174,7 +176,7 @@ int cmd_checkpoint(const char *db, int argc, char **argv)
 
 	(void)argv;
 	if (argc != 1)
-		return usage_error("checkpoint: takes no arguments");
+		return usage_error(_("checkpoint: takes no arguments"));
 	rc = otp_db_flush(db, OTP_DB_LOCK_MS);
 	return rc == OTP_OK ? EX_OK : db_error(db, NULL, rc);
 }

@@ -11,7 +11,6 @@
 
 #include "otpkey.h"
 
-#define HOST_MAX      64
 #define ISSUER_MAX    64
 #define CODE_LINE_MAX 32
 
@@ -46,7 +45,7 @@ static int store_token(const char *db, const char *user, const struct otp_token 
 	enum otp_err rc = otp_db_update(db, user, true, OTP_DB_LOCK_MS, token_cb, &a);
 
 	if (rc == OTP_ERR_EXISTS) {
-		errmsg("%s: already has a token (use -f to replace it)", user);
+		errmsg(_("%s: already has a token (use -f to replace it)"), user);
 		return EX_FAIL;
 	}
 	return rc == OTP_OK ? EX_OK : db_error(db, user, rc);
@@ -59,7 +58,7 @@ static bool new_scratch(struct otp_token *t, unsigned n)
 		bool dup = false;
 
 		if (otp_scratch_random(&c) != OTP_OK) {
-			errmsg("%s", otp_strerror(OTP_ERR_RANDOM));
+			errmsg("%s", _(otp_strerror(OTP_ERR_RANDOM)));
 			return false;
 		}
 		for (unsigned i = 0; i < t->nscratch; i++)
@@ -74,7 +73,58 @@ static bool new_scratch(struct otp_token *t, unsigned n)
 
 /* ---- init --totp / --hotp ------------------------------------------------------- */
 
-int cmd_init_token(const char *db, int argc, char **argv)
+/* What init --totp/--hotp was asked, checked. */
+struct token_opts {
+	struct otp_token t;             /* the parameters; the secret comes later */
+	const char *issuer, *png, *svg, *user;
+	struct sheet_out out;           /* --pdf and --paper */
+	unsigned scratch;
+	bool force, totp;
+};
+
+/* One option of init --totp/--hotp into *to; returns -1, or the exit status after a usage error. */
+static int token_option(int o, struct token_opts *to, bool *totp, bool *hotp)
+{
+	unsigned long n;
+
+	switch (o) {
+	case OPT_TOTP: *totp = true; break;
+	case OPT_HOTP: *hotp = true; break;
+	case 'f': to->force = true; break;
+	case OPT_HMAC:
+		if (otp_hmac_parse(optarg, &to->t.hmac) != OTP_OK)
+			return usage_error(_("unknown HMAC algorithm %s (sha1, sha256 or sha512)"), optarg);
+		break;
+	case OPT_DIGITS:
+		if (otp_parse_uint(optarg, OTP_TOK_DIGITS_MIN, OTP_TOK_DIGITS_MAX, &n) != OTP_OK)
+			return usage_error(_("DIGITS must be %d to %d"), OTP_TOK_DIGITS_MIN,
+			                   OTP_TOK_DIGITS_MAX);
+		to->t.digits = (unsigned)n;
+		break;
+	case OPT_STEP:
+		if (otp_parse_uint(optarg, 30, 60, &n) != OTP_OK || (n != 30 && n != 60))
+			return usage_error(_("STEP must be 30 or 60 seconds"));
+		to->t.step = (unsigned)n;
+		break;
+	case OPT_ISSUER:
+		if (optarg[0] == '\0' || strlen(optarg) > ISSUER_MAX)
+			return usage_error(_("ISSUER must be 1 to %d characters"), ISSUER_MAX);
+		to->issuer = optarg;
+		break;
+	case OPT_PNG: to->png = optarg; break;
+	case OPT_SVG: to->svg = optarg; break;
+	case OPT_SCRATCH:
+		if (otp_parse_uint(optarg, 0, OTP_SCRATCH_MAX, &n) != OTP_OK)
+			return usage_error(_("SCRATCH must be a number from 0 to %d"), OTP_SCRATCH_MAX);
+		to->scratch = (unsigned)n;
+		break;
+	default:
+		return EX_USAGE;     /* getopt's own answers are taken by the caller */
+	}
+	return -1;
+}
+
+static int token_parse(int argc, char **argv, struct token_opts *to)
 {
 	static const struct option opts[] = {
 		{ "totp", no_argument, NULL, OPT_TOTP },
@@ -85,159 +135,150 @@ int cmd_init_token(const char *db, int argc, char **argv)
 		{ "issuer", required_argument, NULL, OPT_ISSUER },
 		{ "png", required_argument, NULL, OPT_PNG },
 		{ "svg", required_argument, NULL, OPT_SVG },
+		{ "pdf", required_argument, NULL, OPT_PDF },
+		{ "paper", required_argument, NULL, OPT_PAPER },
 		{ "scratch", required_argument, NULL, OPT_SCRATCH },
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct otp_token t, probe;
-	struct otp_record old;
-	char uri[OTP_URI_MAX], host[HOST_MAX + 1], line[CODE_LINE_MAX];
-	const char *issuer = NULL, *png = NULL, *svg = NULL, *user;
-	unsigned scratch = OTP_SCRATCH_DEF;
-	unsigned long n;
-	bool force = false, totp = false, hotp = false;
-	QRcode *q = NULL;
-	size_t len = 0;
-	int o, which = 0, ret = EX_FAIL;
-	enum otp_err rc;
+	bool totp = false, hotp = false;
+	int o, r;
 
-	memset(&t, 0, sizeof(t));
-	memset(&probe, 0, sizeof(probe));
-	memset(&old, 0, sizeof(old));
-	memset(uri, 0, sizeof(uri));
-	memset(line, 0, sizeof(line));
-	t.hmac = OTP_HMAC_SHA1;
-	t.digits = 6;
-	t.step = OTP_TOK_STEP_DEF;
 	optind = 0;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":f", opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_TOTP: totp = true; break;
-		case OPT_HOTP: hotp = true; break;
-		case 'f': force = true; break;
-		case OPT_HMAC:
-			if (otp_hmac_parse(optarg, &t.hmac) != OTP_OK)
-				return usage_error("unknown HMAC algorithm %s (sha1, sha256 or sha512)",
-				                   optarg);
-			break;
-		case OPT_DIGITS:
-			if (otp_parse_uint(optarg, OTP_TOK_DIGITS_MIN, OTP_TOK_DIGITS_MAX, &n) != OTP_OK)
-				return usage_error("DIGITS must be %d to %d", OTP_TOK_DIGITS_MIN,
-				                   OTP_TOK_DIGITS_MAX);
-			t.digits = (unsigned)n;
-			break;
-		case OPT_STEP:
-			if (otp_parse_uint(optarg, 30, 60, &n) != OTP_OK || (n != 30 && n != 60))
-				return usage_error("STEP must be 30 or 60 seconds");
-			t.step = (unsigned)n;
-			break;
-		case OPT_ISSUER:
-			if (optarg[0] == '\0' || strlen(optarg) > ISSUER_MAX)
-				return usage_error("ISSUER must be 1 to %d characters", ISSUER_MAX);
-			issuer = optarg;
-			break;
-		case OPT_PNG: png = optarg; break;
-		case OPT_SVG: svg = optarg; break;
-		case OPT_SCRATCH:
-			if (otp_parse_uint(optarg, 0, OTP_SCRATCH_MAX, &n) != OTP_OK)
-				return usage_error("SCRATCH must be a number from 0 to %d",
-				                   OTP_SCRATCH_MAX);
-			scratch = (unsigned)n;
-			break;
-		default:
+		if (o == ':' || o == '?')
 			return bad_option("init", o, argv);
+		if (o == OPT_PDF || o == OPT_PAPER) {
+			if (sheet_option(o, optarg, &to->out) < 0)
+				return EX_USAGE;
+		} else if ((r = token_option(o, to, &totp, &hotp)) >= 0) {
+			return r;
 		}
 	}
 	if (totp == hotp)
-		return usage_error("init: give one of --totp or --hotp");
-	if (hotp && t.step != OTP_TOK_STEP_DEF)
-		return usage_error("init: --step goes with --totp");
+		return usage_error(_("init: give one of --totp or --hotp"));
+	if (hotp && to->t.step != OTP_TOK_STEP_DEF)
+		return usage_error(_("init: --step goes with --totp"));
 	if (optind != argc - 1)
-		return usage_error("init: give one USER");
-	user = argv[optind];
-	if (otp_user_check(user) != OTP_OK) {
-		errmsg("bad user name: want 1 to %d printable ASCII characters without "
-		       "blanks, ':' or '/', not starting with '-'", OTP_USER_MAX);
-		return EX_FAIL;
-	}
-	t.type = totp ? OTP_TOK_TOTP : OTP_TOK_HOTP;
+		return usage_error(_("init: give one USER"));
+	to->user = argv[optind];
+	to->totp = totp;
+	to->t.type = totp ? OTP_TOK_TOTP : OTP_TOK_HOTP;
 	if (hotp)
-		t.step = 0;
+		to->t.step = 0;
+	to->out.force = to->force;
+	return -1;
+}
 
-	/* Refuse early, before anyone scans anything; token_cb checks again under the lock. */
-	rc = otp_db_get(db, user, OTP_DB_LOCK_MS, &old);
-	if (rc == OTP_OK && old.tok.type != OTP_TOK_NONE && !force) {
-		errmsg("%s: already has a token (use -f to replace it)", user);
+/* The URI and its QR code shown, and written where asked; false after saying why. */
+static bool show_token(struct token_opts *to, const char *uri, const QRcode *q, const char *host)
+{
+	struct secret_file sf;
+	struct sheet_head h;
+
+	printf(_("Scan this with an authenticator app, or enter the URI by hand:\n%s\n\n"), uri);
+	qr_terminal(stdout, q);
+	fflush(stdout);
+	if ((to->png != NULL && !qr_png(to->png, to->force, q)) ||
+	    (to->svg != NULL && !qr_svg(to->svg, to->force, q)))
+		return false;
+	if (to->out.pdf == NULL)
+		return true;
+	if (!secret_create(&sf, to->out.pdf, to->force))
+		return false;
+	sheet_head_init(&h, to->user);
+	snprintf(h.host, sizeof(h.host), "%s", host);
+	return secret_finish(&sf, pdf_token(sf.f, to->out.paper, &h, uri, q, to->t.scratch,
+	                                    to->t.nscratch));
+}
+
+/* One current code proves the app holds the secret; advances to->t past it. False after saying why. */
+static bool confirm_code(struct token_opts *to)
+{
+	struct otp_token probe;
+	char line[CODE_LINE_MAX];
+	size_t len = 0;
+	int which = 0;
+	bool ok = false;
+	enum otp_err rc;
+
+	memset(line, 0, sizeof(line));
+	if (!input_is_tty())
+		fputs(_("Current code from the app: "), stdout);
+	fflush(stdout);
+	switch (read_input_line(_("Current code from the app: "), false, line, sizeof(line), &len)) {
+	case OTP_LINE_OK:
+		break;
+	case OTP_LINE_EOF:
+		errmsg(_("no code given: nothing stored"));
+		goto out;
+	default:
+		errmsg(_("cannot read the code: nothing stored"));
 		goto out;
 	}
-	if (rc != OTP_OK && rc != OTP_ERR_NOUSER && rc != OTP_ERR_DB_MISSING) {
-		ret = db_error(db, user, rc);
+	if (!input_is_tty())
+		putchar('\n');
+	probe = to->t;
+	probe.nscratch = 0;     /* the code must come from the app, not the sheet */
+	rc = otp_token_verify(&probe, line, (int64_t)time(NULL),
+	                      to->totp ? 1 : OTP_HOTP_WINDOW_MAX / 10, &which);
+	if (rc != OTP_OK || which != 1) {
+		errmsg(_("%s: that code does not match: nothing stored"), to->user);
 		goto out;
 	}
+	/* The confirmed code is used: replay protection starts from it. */
+	to->t.counter = probe.counter;
+	to->t.drift = probe.drift;
+	ok = true;
+out:
+	otp_wipe(&probe, sizeof(probe));
+	otp_wipe(line, sizeof(line));
+	return ok;
+}
 
+/* A fresh secret and scratch codes, the URI and QR code shown; then the code, and the store. */
+static int enrol_token(const char *db, struct token_opts *to)
+{
+	char uri[OTP_URI_MAX], host[HOST_MAX + 1];
+	struct sheet_head h;
+	QRcode *q = NULL;
+	int ret = EX_FAIL;
+	enum otp_err rc;
+
+	memset(uri, 0, sizeof(uri));
 	/* RFC 6238 App. B's key sizes: the hash's output length. */
-	t.secret_len = t.hmac == OTP_HMAC_SHA512 ? 64 : t.hmac == OTP_HMAC_SHA256 ? 32 : 20;
-	if ((rc = otp_random_bytes(t.secret, t.secret_len)) != OTP_OK) {
-		errmsg("%s", otp_strerror(rc));
+	to->t.secret_len = to->t.hmac == OTP_HMAC_SHA512 ? 64 : to->t.hmac == OTP_HMAC_SHA256 ? 32 : 20;
+	if ((rc = otp_random_bytes(to->t.secret, to->t.secret_len)) != OTP_OK) {
+		errmsg("%s", _(otp_strerror(rc)));
 		goto out;
 	}
-	if (!new_scratch(&t, scratch))
+	if (!new_scratch(&to->t, to->scratch))
 		goto out;
 	if (gethostname(host, sizeof(host)) != 0)
 		strcpy(host, "localhost");
 	host[HOST_MAX] = '\0';
 	/* The Key Uri Format wants the label's prefix to be the issuer. */
-	if (issuer == NULL)
-		issuer = host;
-	if ((rc = otp_uri_format(&t, issuer, issuer, user, uri, sizeof(uri))) != OTP_OK) {
-		errmsg("%s", otp_strerror(rc));
+	if (to->issuer == NULL)
+		to->issuer = host;
+	if ((rc = otp_uri_format(&to->t, to->issuer, to->issuer, to->user, uri, sizeof(uri))) != OTP_OK) {
+		errmsg("%s", _(otp_strerror(rc)));
 		goto out;
 	}
 	if ((q = QRcode_encodeString(uri, 0, QR_ECLEVEL_M, QR_MODE_8, 1)) == NULL) {
-		errmsg("cannot make the QR code: %s", strerror(errno));
+		errmsg(_("cannot make the QR code: %s"), strerror(errno));
 		goto out;
 	}
-	printf("Scan this with an authenticator app, or enter the URI by hand:\n%s\n\n", uri);
-	qr_terminal(stdout, q);
-	fflush(stdout);
-	if ((png != NULL && !qr_png(png, q)) || (svg != NULL && !qr_svg(svg, q)))
+	if (!show_token(to, uri, q, host) || !confirm_code(to))
 		goto out;
-
-	/* One current code proves the app holds the secret before we store it. */
-	if (!input_is_tty())
-		fputs("Current code from the app: ", stdout);
-	fflush(stdout);
-	switch (read_input_line("Current code from the app: ", false, line, sizeof(line), &len)) {
-	case OTP_LINE_OK:
-		break;
-	case OTP_LINE_EOF:
-		errmsg("no code given: nothing stored");
+	if ((ret = store_token(db, to->user, &to->t, to->force)) != EX_OK)
 		goto out;
-	default:
-		errmsg("cannot read the code: nothing stored");
-		goto out;
-	}
-	if (!input_is_tty())
+	printf(_("%s: %s token stored.\n"), to->user, to->totp ? "TOTP" : "HOTP");
+	if (to->t.nscratch > 0) {
 		putchar('\n');
-	probe = t;
-	probe.nscratch = 0;     /* the code must come from the app, not the sheet */
-	rc = otp_token_verify(&probe, line, (int64_t)time(NULL),
-	                      totp ? 1 : OTP_HOTP_WINDOW_MAX / 10, &which);
-	if (rc != OTP_OK || which != 1) {
-		errmsg("%s: that code does not match: nothing stored", user);
-		goto out;
-	}
-	/* The confirmed code is used: replay protection starts from it. */
-	t.counter = probe.counter;
-	t.drift = probe.drift;
-	if ((ret = store_token(db, user, &t, force)) != EX_OK)
-		goto out;
-	printf("%s: %s token stored.\n", user, totp ? "TOTP" : "HOTP");
-	if (t.nscratch > 0) {
-		putchar('\n');
-		if (!scratch_sheet_print(stdout, user, t.scratch, t.nscratch)) {
-			errmsg("cannot format the scratch codes");
+		sheet_head_init(&h, to->user);
+		if (!scratch_sheet_print(stdout, &h, to->t.scratch, to->t.nscratch)) {
+			errmsg(_("cannot format the scratch codes"));
 			ret = EX_FAIL;
 		}
 	}
@@ -246,11 +287,38 @@ out:
 		otp_wipe(q->data, (size_t)q->width * (size_t)q->width);
 		QRcode_free(q);
 	}
-	otp_wipe(&t, sizeof(t));
-	otp_wipe(&probe, sizeof(probe));
-	otp_wipe(&old, sizeof(old));
 	otp_wipe(uri, sizeof(uri));
-	otp_wipe(line, sizeof(line));
+	return ret;
+}
+
+int cmd_init_token(const char *db, int argc, char **argv)
+{
+	struct token_opts to;
+	struct otp_record old;
+	int ret;
+	enum otp_err rc;
+
+	memset(&to, 0, sizeof(to));
+	memset(&old, 0, sizeof(old));
+	to.t.hmac = OTP_HMAC_SHA1;
+	to.t.digits = 6;
+	to.t.step = OTP_TOK_STEP_DEF;
+	to.scratch = OTP_SCRATCH_DEF;
+	if ((ret = token_parse(argc, argv, &to)) >= 0)
+		return ret;
+	ret = EX_FAIL;
+	if (!check_user(to.user))
+		return EX_FAIL;
+	/* Refuse early, before anyone scans anything; token_cb checks again under the lock. */
+	rc = otp_db_get(db, to.user, OTP_DB_LOCK_MS, &old);
+	if (rc == OTP_OK && old.tok.type != OTP_TOK_NONE && !to.force)
+		errmsg(_("%s: already has a token (use -f to replace it)"), to.user);
+	else if (rc != OTP_OK && rc != OTP_ERR_NOUSER && rc != OTP_ERR_DB_MISSING)
+		ret = db_error(db, to.user, rc);
+	else
+		ret = enrol_token(db, &to);
+	otp_wipe(&to, sizeof(to));
+	otp_wipe(&old, sizeof(old));
 	return ret;
 }
 
@@ -266,21 +334,19 @@ static int import_ga(const char *db, const char *path, const char *user, bool fo
 	int ret = EX_FAIL;
 
 	memset(&t, 0, sizeof(t));
-	if (otp_user_check(user) != OTP_OK) {
-		errmsg("bad user name");
+	if (!check_user(user))
 		return EX_FAIL;
-	}
 	if (!slurp(path, text, OTP_GA_FILE_MAX, &len))
 		goto out;
 	if (otp_import_ga_file(text, len, &t, &ln, &why) != OTP_IMPORT_OK) {
 		if (ln > 0)
-			errmsg("%s:%u: %s", path, ln, why);
+			errmsg("%s:%u: %s", path, ln, _(why));
 		else
-			errmsg("%s: %s", path, why);
+			errmsg("%s: %s", path, _(why));
 		goto out;
 	}
 	if ((ret = store_token(db, user, &t, force)) == EX_OK)
-		printf("imported %s token for %s with %u scratch codes\n",
+		printf(_("imported %s token for %s with %u scratch codes\n"),
 		       t.type == OTP_TOK_TOTP ? "TOTP" : "HOTP", user, t.nscratch);
 out:
 	otp_wipe(text, sizeof(text));
@@ -310,7 +376,7 @@ static int import_oath(const char *db, const char *path, bool force)
 		case OTP_IMPORT_IGNORE:
 			break;
 		case OTP_IMPORT_BAD:
-			errmsg("%s:%u: %s", path, ln, why);
+			errmsg("%s:%u: %s", path, ln, _(why));
 			skipped++;
 			break;
 		case OTP_IMPORT_OK:
@@ -322,7 +388,7 @@ static int import_oath(const char *db, const char *path, bool force)
 		}
 		otp_wipe(&t, sizeof(t));
 	}
-	printf("imported %u users, skipped %u\n", imported, skipped);
+	printf(_("imported %u users, skipped %u\n"), imported, skipped);
 	ret = skipped > 0 ? EX_FAIL : EX_OK;
 out:
 	otp_wipe(text, sizeof(text));
@@ -355,14 +421,14 @@ int cmd_import_token(const char *db, int argc, char **argv)
 		}
 	}
 	if ((ga == NULL) == (oath == NULL))
-		return usage_error("import: give one of --google-authenticator FILE USER or "
-		                   "--pam-oath FILE");
+		return usage_error(_("import: give one of --google-authenticator FILE USER or "
+		                     "--pam-oath FILE"));
 	if (ga != NULL) {
 		if (optind != argc - 1)
-			return usage_error("import: --google-authenticator FILE needs one USER");
+			return usage_error(_("import: --google-authenticator FILE needs one USER"));
 		return import_ga(db, ga, argv[optind], force);
 	}
 	if (optind != argc)
-		return usage_error("import: unexpected argument %s", argv[optind]);
+		return usage_error(_("import: unexpected argument %s"), argv[optind]);
 	return import_oath(db, oath, force);
 }

@@ -24,46 +24,47 @@ int cmd_info(const char *db, int argc, char **argv)
 		return db_error(db, user, rc);
 	}
 	if (!otp_record_has_key(&rec))
-		printf("%s code\n", otp_tok_name(rec.tok.type));
+		printf(_("%s code\n"), otp_tok_name(rec.tok.type));
 	else if (otp_record_challenge(&rec, true, &ch) &&
 	         otp_challenge_format(&ch, chal, sizeof(chal)) == OTP_OK)
 		printf("%s\n", chal);
 	else
-		printf("none: no responses left, give a new key (otpkey init -f %s)\n", user);
+		printf(_("none: no responses left, give a new key (otpkey init -f %s)\n"), user);
 	if (rec.flags & OTP_REC_NO_KEY)
-		printf("remaining: no RFC 2289 key\n");
+		fputs(_("remaining: no RFC 2289 key\n"), stdout);
 	else
-		printf("remaining: %u\n", otp_record_remaining(&rec));
-	printf("created: %s\n", fmt_time(rec.created, t, sizeof(t)));
-	printf("last success: %s\n", fmt_time(rec.last_success, t, sizeof(t)));
-	printf("last failure: %s\n", fmt_time(rec.last_failure, t, sizeof(t)));
-	printf("failures: %lu\n", (unsigned long)rec.failures);
-	printf("disabled: %s\n", rec.flags & OTP_REC_DISABLED ? "yes" : "no");
-	printf("apop: %s\n", rec.apop_secret[0] != '\0' ? "set" : "not set");
+		printf(_("remaining: %u\n"), otp_record_remaining(&rec));
+	printf(_("created: %s\n"), fmt_time(rec.created, t, sizeof(t)));
+	printf(_("last success: %s\n"), fmt_time(rec.last_success, t, sizeof(t)));
+	printf(_("last failure: %s\n"), fmt_time(rec.last_failure, t, sizeof(t)));
+	printf(_("failures: %lu\n"), (unsigned long)rec.failures);
+	printf(_("disabled: %s\n"), rec.flags & OTP_REC_DISABLED ? _("yes") : _("no"));
+	printf(_("apop: %s\n"), rec.apop_secret[0] != '\0' ? _("set") : _("not set"));
 	if (rec.locked_until > (int64_t)now)
-		printf("locked until: %s\n", fmt_time(rec.locked_until, t, sizeof(t)));
+		printf(_("locked until: %s\n"), fmt_time(rec.locked_until, t, sizeof(t)));
 	else
-		printf("locked until: no\n");
+		fputs(_("locked until: no\n"), stdout);
 	if (otp_db_pending(db, user, OTP_DB_LOCK_MS, false, &pending) == OTP_OK && pending > 0)
-		printf("pending challenge: yes (%u login%s)\n", pending, pending == 1 ? "" : "s");
+		printf(ngettext("pending challenge: yes (%u login)\n", "pending challenge: yes (%u logins)\n",
+		                pending), pending);
 	else
-		printf("pending challenge: no\n");
+		fputs(_("pending challenge: no\n"), stdout);
 	if (rec.tok.type != OTP_TOK_NONE) {
 		const struct otp_token *k = &rec.tok;
 
 		if (k->type == OTP_TOK_TOTP)
-			printf("token: TOTP %s, %u digits, %u s steps\n", otp_hmac_name(k->hmac),
+			printf(_("token: TOTP %s, %u digits, %u s steps\n"), otp_hmac_name(k->hmac),
 			       k->digits, k->step);
 		else
-			printf("token: HOTP %s, %u digits\n", otp_hmac_name(k->hmac), k->digits);
+			printf(_("token: HOTP %s, %u digits\n"), otp_hmac_name(k->hmac), k->digits);
 		if (k->type == OTP_TOK_HOTP)
-			printf("token next counter: %llu\n", (unsigned long long)k->counter);
+			printf(_("token next counter: %llu\n"), (unsigned long long)k->counter);
 		else if (k->counter == 0)
-			printf("token last step: none\n");
+			fputs(_("token last step: none\n"), stdout);
 		else
-			printf("token last step: %llu (drift %+d)\n", (unsigned long long)k->counter,
+			printf(_("token last step: %llu (drift %+d)\n"), (unsigned long long)k->counter,
 			       k->drift);
-		printf("scratch codes left: %u\n", otp_record_scratch_left(&rec));
+		printf(_("scratch codes left: %u\n"), otp_record_scratch_left(&rec));
 	}
 	otp_wipe(&rec, sizeof(rec));
 	return EX_OK;
@@ -157,23 +158,23 @@ static bool get_apop_secret(char *secret, size_t size)
 	size_t len = 0, len2 = 0;
 	bool ok = false;
 
-	if (!read_input("New APOP secret: ", "APOP secret", true, secret, size, &len))
+	if (!read_input(_("New APOP secret: "), _("APOP secret"), true, secret, size, &len))
 		goto out;
-	if (!read_input("Again, to check: ", "second APOP secret", true, again, sizeof(again),
+	if (!read_input(_("Again, to check: "), _("second APOP secret"), true, again, sizeof(again),
 	                &len2))
 		goto out;
 	if (!otp_secret_equal(secret, len, again, len2)) {
-		errmsg("the APOP secrets differ");
+		errmsg(_("the APOP secrets differ"));
 		goto out;
 	}
 	switch (otp_apop_secret_check(secret, len)) {
 	case OTP_OK:
 		break;
 	case OTP_ERR_INVALID:
-		errmsg("an APOP secret must be printable ASCII");
+		errmsg(_("an APOP secret must be printable ASCII"));
 		goto out;
 	default:
-		errmsg("an APOP secret must have %d to %d characters", OTP_APOP_SECRET_MIN,
+		errmsg(_("an APOP secret must have %d to %d characters"), OTP_APOP_SECRET_MIN,
 		       OTP_APOP_SECRET_MAX);
 		goto out;
 	}

@@ -1,6 +1,7 @@
-/* files.c - reading the key files otpkey imports: bounded, regular files only, no stdio copies. */
+/* files.c - the files otpkey reads (bounded, regular files only) and writes (secret: new, 0600, replaced atomically). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -13,11 +14,11 @@ int open_source(const char *path, bool follow)
 	struct stat sb;
 
 	if (fd < 0) {
-		errmsg("%s: %s", path, errno == ELOOP ? "a symbolic link" : strerror(errno));
+		errmsg("%s: %s", path, errno == ELOOP ? _("a symbolic link") : strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		errmsg("%s: not a regular file", path);
+		errmsg(_("%s: not a regular file"), path);
 		close(fd);
 		return -1;
 	}
@@ -56,7 +57,7 @@ bool slurp(const char *path, char *buf, size_t max, size_t *len)
 	if (r == READ_ERR)
 		errmsg("%s: %s", path, strerror(errno));
 	else if (r == READ_LONG)
-		errmsg("%s: file too large", path);
+		errmsg(_("%s: file too large"), path);
 	if (r != READ_OK)
 		otp_wipe(buf, max + 1);
 	return r == READ_OK;
@@ -101,4 +102,84 @@ enum read_res next_line(struct reader *rd, char *line, size_t size, size_t *len)
 	if (!got)
 		return READ_EOF;
 	return long_line ? READ_LONG : READ_OK;
+}
+
+/* ---- files that hold a secret ---- */
+
+/* path's directory and last component, for a sibling temporary file. */
+static bool split_path(const char *path, char *tmp, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	int n;
+
+	if (slash == NULL)
+		n = snprintf(tmp, size, ".%s.XXXXXX", path);
+	else
+		n = snprintf(tmp, size, "%.*s/.%s.XXXXXX", (int)(slash - path), path, slash + 1);
+	return n > 0 && (size_t)n < size && (slash == NULL || slash[1] != '\0');
+}
+
+bool secret_create(struct secret_file *sf, const char *path, bool force)
+{
+	memset(sf, 0, sizeof(*sf));
+	sf->fd = -1;
+	if (path[0] == '\0' || strlen(path) >= sizeof(sf->path) || !split_path(path, sf->tmp, sizeof(sf->tmp))) {
+		errmsg(_("%s: not a usable file name"), path);
+		return false;
+	}
+	strcpy(sf->path, path);
+	if (!force) {
+		/* Never an existing file, nor through a symbolic link: a new one, ours, 0600. */
+		sf->tmp[0] = '\0';
+		sf->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (sf->fd < 0 && errno == EEXIST)
+			errmsg(_("%s: already exists (use -f to replace it)"), path);
+	} else {
+		/* A new 0600 file beside it, renamed over it once complete. */
+		sf->fd = mkostemp(sf->tmp, O_CLOEXEC);
+	}
+	if (sf->fd < 0) {
+		if (errno != EEXIST || force)
+			errmsg("%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (fchmod(sf->fd, 0600) != 0 || (sf->f = fdopen(sf->fd, "wb")) == NULL) {
+		errmsg("%s: %s", path, strerror(errno));
+		secret_finish(sf, false);
+		return false;
+	}
+	/* Our own buffer, wiped after: stdio's would keep a copy of the secret. */
+	setvbuf(sf->f, sf->buf, _IOFBF, sizeof(sf->buf));
+	return true;
+}
+
+bool secret_finish(struct secret_file *sf, bool ok)
+{
+	const char *made = sf->tmp[0] != '\0' ? sf->tmp : sf->path;
+	bool opened = sf->fd >= 0;
+	int err = 0;
+
+	if (sf->f == NULL) {
+		if (opened)
+			close(sf->fd);
+		ok = false;
+	} else {
+		errno = EIO;
+		if (ok && (fflush(sf->f) != 0 || ferror(sf->f) || fsync(sf->fd) != 0))
+			err = errno;
+		if (fclose(sf->f) != 0 && ok && err == 0)
+			err = errno;
+		if (ok && err == 0 && sf->tmp[0] != '\0' && rename(sf->tmp, sf->path) != 0)
+			err = errno;
+	}
+	if (err != 0) {
+		errmsg("%s: %s", sf->path, strerror(err));
+		ok = false;
+	}
+	if (!ok && opened)
+		unlink(made);
+	otp_wipe(sf->buf, sizeof(sf->buf));
+	sf->f = NULL;
+	sf->fd = -1;
+	return ok;
 }

@@ -1,10 +1,6 @@
 /* qr.c - a token's otpauth:// URI as a QR code: on the terminal, as PNG (libpng) or SVG. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <png.h>
 #include <qrencode.h>
@@ -14,7 +10,7 @@
 #define QR_QUIET      4     /* ISO/IEC 18004: a quiet zone of four modules */
 #define PNG_SCALE     8     /* pixels per module */
 
-static bool dark(const QRcode *q, int x, int y)
+bool qr_dark(const QRcode *q, int x, int y)
 {
 	if (x < 0 || y < 0 || x >= q->width || y >= q->width)
 		return false;
@@ -33,7 +29,7 @@ void qr_terminal(FILE *out, const QRcode *q)
 	for (int y = lo; y < hi; y += 2) {
 		fputs("\033[30;107m", out);
 		for (int x = lo; x < hi; x++) {
-			bool top = dark(q, x, y), bottom = y + 1 < hi && dark(q, x, y + 1);
+			bool top = qr_dark(q, x, y), bottom = y + 1 < hi && qr_dark(q, x, y + 1);
 
 			fputs(top && bottom ? "\u2588" : top ? "\u2580" : bottom ? "\u2584" : " ", out);
 		}
@@ -41,23 +37,15 @@ void qr_terminal(FILE *out, const QRcode *q)
 	}
 }
 
-bool qr_png(const char *path, const QRcode *q)
+/* Writes q as a greyscale PNG to f; false on any libpng error. */
+static bool png_write(FILE *f, const QRcode *q)
 {
 	int size = (q->width + 2 * QR_QUIET) * PNG_SCALE;
 	png_structp volatile png = NULL;
 	png_infop volatile info = NULL;
-	unsigned char *row = NULL;
-	FILE *f = NULL;
-	int fd;
+	unsigned char *volatile row = NULL;
 	volatile bool ok = false;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "wb")) == NULL) {
-		errmsg("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
 	if ((row = malloc((size_t)size)) == NULL ||
 	    (png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL)) == NULL ||
 	    (info = png_create_info_struct(png)) == NULL)
@@ -70,7 +58,7 @@ bool qr_png(const char *path, const QRcode *q)
 	png_write_info(png, info);
 	for (int y = 0; y < size; y++) {
 		for (int x = 0; x < size; x++)
-			row[x] = dark(q, x / PNG_SCALE - QR_QUIET, y / PNG_SCALE - QR_QUIET) ? 0 : 255;
+			row[x] = qr_dark(q, x / PNG_SCALE - QR_QUIET, y / PNG_SCALE - QR_QUIET) ? 0 : 255;
 		png_write_row(png, row);
 	}
 	png_write_end(png, NULL);
@@ -82,41 +70,45 @@ out:
 
 		png_destroy_write_struct(&pp, ip != NULL ? &ip : NULL);
 	}
+	if (row != NULL)
+		otp_wipe(row, (size_t)size);
 	free(row);
-	if (fclose(f) != 0)
-		ok = false;
-	if (!ok)
-		errmsg("%s: cannot write the PNG image", path);
 	return ok;
 }
 
-bool qr_svg(const char *path, const QRcode *q)
+bool qr_png(const char *path, bool force, const QRcode *q)
 {
-	int size = q->width + 2 * QR_QUIET, fd;
-	FILE *f;
+	struct secret_file sf;
 	bool ok;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		errmsg("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (!secret_create(&sf, path, force))
 		return false;
-	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	ok = png_write(sf.f, q);
+	if (!ok)
+		errmsg(_("%s: cannot write the PNG image"), path);
+	return secret_finish(&sf, ok);
+}
+
+bool qr_svg(const char *path, bool force, const QRcode *q)
+{
+	int size = q->width + 2 * QR_QUIET;
+	struct secret_file sf;
+	bool ok;
+
+	if (!secret_create(&sf, path, force))
+		return false;
+	fprintf(sf.f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
 	        "width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges\">\n"
 	        "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n<path fill=\"#000000\" d=\"",
 	        size, size, size * PNG_SCALE, size * PNG_SCALE, size, size);
 	for (int y = 0; y < q->width; y++)
 		for (int x = 0; x < q->width; x++)
-			if (dark(q, x, y))
-				fprintf(f, "M%d %dh1v1h-1z", x + QR_QUIET, y + QR_QUIET);
-	fputs("\"/>\n</svg>\n", f);
-	ok = !ferror(f);
-	if (fclose(f) != 0)
-		ok = false;
+			if (qr_dark(q, x, y))
+				fprintf(sf.f, "M%d %dh1v1h-1z", x + QR_QUIET, y + QR_QUIET);
+	fputs("\"/>\n</svg>\n", sf.f);
+	ok = !ferror(sf.f);
 	if (!ok)
-		errmsg("%s: cannot write the SVG image", path);
-	return ok;
+		errmsg(_("%s: cannot write the SVG image"), path);
+	return secret_finish(&sf, ok);
 }

@@ -1,5 +1,6 @@
 /* pam_otp.c - PAM glue for RFC 2289 one-time passwords: options, conversation, syslog. */
 #include <errno.h>
+#include <libintl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,15 @@
 
 #include "otp.h"
 #include "options.h"
+#include "otp_paths.h"
+
+/*
+ * What the user reads is in the application's language (the locale it
+ * set: login, su and sudo do; sshd does not, so its users read English),
+ * from otp-tools' catalogue; the log lines stay English for log parsers.
+ */
+#define OTP_TEXTDOMAIN "otp"
+#define _(s) dgettext(OTP_TEXTDOMAIN, s)
 
 /* pam_otp_parse_options' logger: pam_syslog on the handle in ctx. */
 __attribute__((format(printf, 3, 4)))
@@ -91,20 +101,51 @@ static int pam_code(enum otp_login_res r)
 	}
 }
 
+/*
+ * The prompt, without its final ": ", in the user's language: L->prompt
+ * (libotp's English) composed again from its parts.  The challenge is never
+ * translated and is always followed by ", " so that calculators parse it
+ * the same in every language; in the C locale this is L->prompt exactly.
+ */
+static void prompt_text(const struct otp_login *L, char *buf, size_t size)
+{
+	const char *tok = otp_tok_name(L->token);
+	char what[OTP_PROMPT_BUFSZ];
+	int n;
+
+	if (L->has_key && tok != NULL)
+		n = snprintf(what, sizeof(what), _("Response or %s code"), tok);
+	else if (L->has_key)
+		n = snprintf(what, sizeof(what), "%s", _("Response"));
+	else
+		n = snprintf(what, sizeof(what), _("%s code"), tok != NULL ? tok : "TOTP");
+	if (n < 0 || (size_t)n >= sizeof(what))
+		what[0] = '\0';
+	if (L->has_key)
+		n = snprintf(buf, size, "%s, %s", L->challenge, what);
+	else
+		n = snprintf(buf, size, "%s", what);
+	/* A translation too long for the buffer: libotp's English, never a cut challenge. */
+	if (n < 0 || (size_t)n >= size || what[0] == '\0')
+		snprintf(buf, size, "%s", L->prompt);
+}
+
 /* Asks the challenge; on an empty answer asks once more with echo on (OPIE's habit). */
 static int ask(pam_handle_t *pamh, const struct options *o, const struct otp_login *L,
                char **resp)
 {
+	char text[2 * OTP_PROMPT_BUFSZ];
 	int rc;
 
 	*resp = NULL;
+	prompt_text(L, text, sizeof(text));
 	rc = pam_prompt(pamh, o->echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, resp,
-	                "%s: ", L->prompt);
+	                "%s: ", text);
 	if (rc == PAM_SUCCESS && *resp != NULL && (*resp)[0] == '\0' && !o->echo) {
 		free(*resp);
 		*resp = NULL;
 		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, resp,
-		                "%s (echo on): ", L->prompt);
+		                "%s %s: ", text, _("(echo on)"));
 	}
 	if (rc == PAM_SUCCESS && *resp == NULL)
 		rc = PAM_CONV_ERR;
@@ -139,20 +180,20 @@ static const char *first_pass(pam_handle_t *pamh, const struct otp_login *L)
 static void warn_low(pam_handle_t *pamh, const struct options *o, const struct otp_login *L)
 {
 	if (L->has_key && L->chal.seq >= 1 && L->chal.seq - 1 < o->policy.warn)
-		pam_info(pamh, "Warning: only %u one-time passwords left after this one. Re-key "
-		         "with an init-word or init-hex response (otpcalc -t) or ask for a new "
-		         "sheet.", L->chal.seq - 1);
+		pam_info(pamh, _("Warning: only %u one-time passwords left after this one. Re-key "
+		                 "with an init-word or init-hex response (otpcalc -t) or ask for a new "
+		                 "sheet."), L->chal.seq - 1);
 }
 
 /* What the user is told after the verdict: the login programs show it, FTP daemons may not. */
 static void tell(pam_handle_t *pamh, const struct otp_login *L, enum otp_login_res r)
 {
 	if (r == OTP_LOGIN_OK && L->used == OTP_USED_SCRATCH)
-		pam_info(pamh, "Emergency scratch code used; %u left.", L->scratch_left);
+		pam_info(pamh, _("Emergency scratch code used; %u left."), L->scratch_left);
 	else if (r == OTP_LOGIN_OK && L->rekeyed)
-		pam_info(pamh, "Your one-time password key has been re-initialised.");
+		pam_info(pamh, "%s", _("Your one-time password key has been re-initialised."));
 	else if (r == OTP_LOGIN_REFUSED && L->why == OTP_ERR_REINIT)
-		pam_error(pamh, "Re-initialisation refused; that one-time password is now used.");
+		pam_error(pamh, "%s", _("Re-initialisation refused; that one-time password is now used."));
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -166,6 +207,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 
 	(void)flags;
 	memset(&L, 0, sizeof(L));
+	bindtextdomain(OTP_TEXTDOMAIN, OTP_LOCALEDIR);
 	if (!pam_otp_parse_options(argc, argv, &o, log_pam, pamh))
 		return PAM_SERVICE_ERR;
 	rc = pam_get_user(pamh, &user, NULL);

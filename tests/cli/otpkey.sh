@@ -364,19 +364,35 @@ expect_status "audit takes no user" '' 2 'audit: unexpected argument adam' "$K" 
 
 # ---- unsafe permissions ----
 
+# Each refusal names the file at fault and the command that fixes it, on one line.
+FIXW="list\\.db: the key store is open to group or others \\(mode 0602\\): fix with chmod 600 .*/list\\.db\$"
 chmod o+w "$L"
-expect_status "a world-writable database is refused (info)" '' 1 \
-	'list\.db: unsafe owner or mode: the key store must be root.s, mode 0600' "$K" --db "$L" info zoe
-expect_status "a world-writable database is refused (init)" "$P2" 1 'unsafe owner or mode' \
+expect_status "a world-writable database is refused (info)" '' 1 "$FIXW" "$K" --db "$L" info zoe
+expect_status "a world-writable database is refused (init)" "$P2" 1 "$FIXW" \
 	"$K" --db "$L" init -s x -n 9 newbie
-expect_status "a world-writable database is refused (remove)" '' 1 'unsafe owner or mode' \
+expect_status "a world-writable database is refused (remove)" '' 1 "$FIXW" \
 	"$K" --db "$L" remove zoe
 chmod o-w "$L"
 expect_out "the same database is used again once safe" '' 'otp-md5 99 test ext' \
 	sh -c '"$1" --db "$2" info zoe | head -n 1' sh "$KQ" "$L"
+for m in 640 604; do
+	chmod "$m" "$L"
+	expect_status "a database readable by others ($m) is refused, naming the fix" '' 1 \
+		"list\\.db: the key store is open to group or others \\(mode 0$m\\): fix with chmod 600 " \
+		"$K" --db "$L" list
+	chmod 600 "$L"
+	"$K" --db "$L" list >/dev/null 2>&1
+	check "... and used again after the fix it names ($m)" test $? -eq 0
+done
+chmod 644 "$L.journal" 2>/dev/null && {
+	expect_status "a journal readable by others is refused, naming it" '' 1 \
+		"list\\.db\\.journal: .*fix with chmod 600 .*list\\.db\\.journal\$" "$K" --db "$L" list
+	chmod 600 "$L.journal"
+}
 mkdir "$T_TMP/open"
 chmod 777 "$T_TMP/open"
-expect_status "a database in a world-writable directory is refused" "$P2" 1 'unsafe owner or mode' \
+expect_status "a database in a world-writable directory is refused" "$P2" 1 \
+	'open: the key store.s directory is writable by others \(mode 0777\): fix with chmod go-w .*/open$' \
 	"$K" --db "$T_TMP/open/keys.db" init -s x -n 9 zoe
 check "... and nothing was created there" test ! -e "$T_TMP/open/keys.db"
 

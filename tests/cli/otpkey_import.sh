@@ -95,7 +95,7 @@ expect_out "a clean import exits 0" '' 'imported 1 users, skipped 0' \
 	"$K" --db "$T_TMP/clean.db" import --opie "$T_TMP/one"
 check "... into a database made 0600" sh -c '[ "$(stat -c %a "$1")" = 600 ]' sh "$T_TMP/clean.db"
 chmod o+w "$T_TMP/clean.db"
-expect_fail "import into a world-writable database is refused" '' 'unsafe owner or mode' \
+expect_fail "import into a world-writable database is refused" '' 'clean\.db: the key store is open to group or others.*fix with chmod 600' \
 	"$K" --db "$T_TMP/clean.db" import -f --opie "$T_TMP/one"
 chmod o-w "$T_TMP/clean.db"
 

@@ -5,12 +5,15 @@
 #   send TEXT      type TEXT and Return
 #   eof            wait (at most 20 s) for the command to finish
 #   hangup         hang up the terminal (SIGHUP to the command), then as eof
+#   shell CMD      run sh -c CMD with PTYDRIVE_PID set to the command's pid; give up
+#                  (status 126) unless it succeeds
+#   signal NAME    send the command signal NAME (QUIT, INT, ...), then as eof
 # Everything the terminal shows goes to TRANSCRIPT (what is typed with echo
 # off never appears there).  Exit status: the command's, or 125 when an
 # expected text never came, 124 when the command did not finish in time; the
 # command is then killed by its pid.
 # Usage: ptydrive.py TRANSCRIPT CMD...
-import os, pty, re, select, signal, sys, time
+import os, pty, re, select, signal, subprocess, sys, time
 
 STEP = float(os.environ.get("PTYDRIVE_WAIT", "20"))
 transcript = open(sys.argv[1], "ab", 0)
@@ -54,9 +57,15 @@ for step in steps:
     elif op == "send":
         time.sleep(0.05)
         os.write(fd, arg.encode() + b"\r")
-    elif op in ("eof", "hangup"):
+    elif op == "shell":
+        env = dict(os.environ, PTYDRIVE_PID=str(pid))
+        if subprocess.call(["sh", "-c", arg], env=env, timeout=STEP) != 0:
+            give_up(126, "shell step failed: %s" % arg)
+    elif op in ("eof", "hangup", "signal"):
         if op == "hangup":
             os.kill(pid, signal.SIGHUP)
+        elif op == "signal":
+            os.kill(pid, getattr(signal, "SIG" + arg))
         deadline = time.time() + STEP
         while not eof and time.time() < deadline:
             read_some(deadline)
@@ -71,6 +80,8 @@ while time.time() < deadline:
             read_some(time.time() + 0.2)
             if not select.select([fd], [], [], 0)[0]:
                 break
+        if os.WIFSIGNALED(status) and os.WCOREDUMP(status):
+            sys.stderr.write("ptydrive.py: the command dumped core\n")
         sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
     read_some(deadline)
 give_up(124, "the command did not finish within %d s" % STEP)

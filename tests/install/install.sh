@@ -22,9 +22,25 @@ mod=$(find "$ROOT" -name pam_otp.so | head -n 1)
 check "pam_otp.so installed into the security directory (${mod#$ROOT})" \
 	sh -c "case '${mod#$ROOT}' in /lib/*/security/pam_otp.so) exit 0;; *) exit 1;; esac"
 check "pam_otp.so mode 644" test "$(stat -c %a "$mod" 2>/dev/null)" = 644
+mo="$ROOT/opt/otp/share/locale/ja/LC_MESSAGES/otp.mo"
+check "the Japanese catalogue installed under PREFIX/share/locale, mode 644" \
+	test "$(stat -c %a "$mo" 2>/dev/null)" = 644
+# The installed programs look for it there (LOCALEDIR follows PREFIX):
+# /opt/otp in a mount namespace of its own is the staged tree.
+if unshare -m true 2>/dev/null; then
+	LANG=C.UTF-8 LANGUAGE=ja unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs tmpfs /opt &&
+		mkdir /opt/otp && mount --bind "$1/opt/otp" /opt/otp && exec /opt/otp/sbin/otpkey --help' \
+		sh "$ROOT" > "$T_TMP/help" 2>&1
+	check "the installed otpkey finds it: --help in Japanese" grep -q '^使い方: otpkey' "$T_TMP/help"
+else
+	ok "# SKIP no mount namespaces: the installed catalogue is not tried"
+fi
 check "no setuid or setgid bit on anything installed" \
 	sh -c "! find '$ROOT' -perm /6000 | grep -q ."
 mk uninstall
 check "make uninstall leaves no file behind" sh -c "! find '$ROOT' -type f | grep -q ."
+# The build is left as the test run made it: its programs look in the default LOCALEDIR again.
+make -s -C "$OTP_SRC" SANITIZE="${OTP_SANITIZE:-0}" all >"$T_TMP/make.out" 2>&1
+check "the build is back to its own PREFIX" test $? -eq 0
 
 done_testing

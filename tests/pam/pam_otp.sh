@@ -191,6 +191,12 @@ cp "$T_TMP/good.db" "$DB"
 chmod 666 "$DB"
 drive otp frank "$(response md5 98 fra1)"
 check "world-writable database refused (PAM_AUTHINFO_UNAVAIL)" test $? -eq $PAM_AUTHINFO_UNAVAIL
+for m in 640 604; do
+	chmod "$m" "$DB"
+	drive otp frank "$(response md5 98 fra1)"
+	check "a database readable by others ($m) is refused, no prompt (PAM_AUTHINFO_UNAVAIL)" \
+		sh -c '[ $1 -eq '"$PAM_AUTHINFO_UNAVAIL"' ] && ! grep -q "^PROMPT" "$2"' sh $? "$T_TMP/out"
+done
 chmod 600 "$DB"
 
 # Only pam_sm_* exported.

@@ -1,4 +1,5 @@
 /* pamdrive.c - drive a PAM service through the real libpam from a private config dir. */
+#include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +36,8 @@
  * challenge from the prompt and answers with the OTP computed from
  * PASSPHRASE (as OPIE's opiekey would), in six words.  An ANSWER
  * "%HEXSECRET" plays a HOTP token (RFC 4226, SHA1, 6 digits) whose
- * counter starts at 0 for each user and moves on with each login.
+ * counter starts at 0 for each user and moves on with each login.  The
+ * locale is the environment's (setlocale), as in the login programs.
  */
 
 struct answers {
@@ -285,6 +287,8 @@ int main(int argc, char **argv)
 	struct answers a;
 	int rc;
 
+	/* As login, su and sudo do: the module speaks the locale's language. */
+	setlocale(LC_ALL, "");
 	if (argc >= 7 && strcmp(argv[1], "-p") == 0)
 		return parallel((int)strtol(argv[2], NULL, 10), argv + 3);
 	if (argc >= 6 && strcmp(argv[1], "-t") == 0)
