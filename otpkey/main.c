@@ -31,6 +31,8 @@ static const char usage_text[] =
 "  unlock USER     clear failures, the lockout and any pending challenge\n"
 "  apop USER       set the user's APOP secret (for apop-proxy), typed twice\n"
 "  apop -d USER    clear the user's APOP secret\n"
+"  create          create an empty key store (a GDBM file or the PostgreSQL schema)\n"
+"  migrate [-f] DEST  copy every user and the host secret to the store DEST\n"
 "  audit [-l LIMIT]\n"
 "                  users with fewer than LIMIT responses left (default 10);\n"
 "                  exit status 1 if there are any\n"
@@ -75,6 +77,8 @@ static const struct command {
 	{ "apop", cmd_apop },
 	{ "audit", cmd_audit },
 	{ "import", cmd_import_wrap },
+	{ "create", cmd_create },
+	{ "migrate", cmd_migrate },
 };
 
 /* Writes out what is buffered; a failed write (a full disk) is an error. */
