@@ -22,6 +22,10 @@ static const char sql_timeouts[] =
 	"SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true),"
 	" set_config('idle_in_transaction_session_timeout', $2, true)";
 static const char sql_lock[] = "SELECT pg_advisory_xact_lock(" PG_LOCK_CLASS ", hashtext($1))";
+/* Both locks within lock_ms in all: the row lock gets what the name's lock left. */
+static const char sql_lock_rest[] =
+	"SELECT set_config('lock_timeout', greatest(1, $1::integer - (1000 * extract(epoch FROM"
+	" clock_timestamp() - transaction_timestamp()))::integer) || 'ms', true)";
 static const char sql_get_locked[] = "SELECT record FROM otp.users WHERE name = $1 FOR UPDATE";
 static const char sql_get[] = "SELECT record FROM otp.users WHERE name = $1";
 static const char sql_marks[] = "SELECT marks FROM otp.marks WHERE name = $1";
@@ -107,24 +111,27 @@ static enum otp_err decode_one(const PGresult *r, struct otp_record *rec, bool *
 /* BEGIN, the timeouts, the locks and the reads: one round trip. */
 static enum otp_err read_locked(struct pg_store *p, struct otp_txn *t, unsigned flags)
 {
-	char lock[24], stmt[24];
-	struct pg_stmt st[5] = {
+	char lock[24], ms[16], stmt[24];
+	struct pg_stmt st[6] = {
 		{ .sql = "BEGIN" },
 		{ .sql = sql_timeouts },
 		{ .sql = sql_lock },
+		{ .sql = sql_lock_rest },
 		{ .sql = sql_get_locked, .binary = 1 },
 		{ .sql = sql_marks, .binary = 1 },
 	};
-	size_t n = (flags & OTP_TXN_MARKS) ? 5 : 4;
+	size_t n = (flags & OTP_TXN_MARKS) ? 6 : 5;
+	unsigned wait = p->base.lock_ms > 0 ? p->base.lock_ms : 1;   /* lock_timeout 0: for ever */
 	enum otp_err rc;
 
-	/* lock_timeout 0 would wait for ever. */
-	snprintf(lock, sizeof(lock), "%ums", p->base.lock_ms > 0 ? p->base.lock_ms : 1);
+	snprintf(lock, sizeof(lock), "%ums", wait);
+	snprintf(ms, sizeof(ms), "%u", wait);
 	snprintf(stmt, sizeof(stmt), "%ums", p->base.lock_ms + PG_SLACK_MS / 2);
 	pg_text(pg_text(&st[1], lock), stmt);
 	pg_text(&st[2], t->user);
-	pg_text(&st[3], t->user);
+	pg_text(&st[3], ms);
 	pg_text(&st[4], t->user);
+	pg_text(&st[5], t->user);
 	for (int attempt = 0;; attempt++) {
 		if ((rc = ready(p)) != OTP_OK)
 			return rc;
@@ -135,10 +142,10 @@ static enum otp_err read_locked(struct pg_store *p, struct otp_txn *t, unsigned 
 		pg_done(st, n);
 	}
 	if (rc == OTP_OK)
-		rc = decode_one(st[3].res, &t->rec, &t->exists);
-	if (rc == OTP_OK && n == 5 && PQntuples(st[4].res) == 1)
-		otp_marks_decode((const unsigned char *)PQgetvalue(st[4].res, 0, 0),
-		                 (size_t)PQgetlength(st[4].res, 0, 0), &t->marks);
+		rc = decode_one(st[4].res, &t->rec, &t->exists);
+	if (rc == OTP_OK && n == 6 && PQntuples(st[5].res) == 1)
+		otp_marks_decode((const unsigned char *)PQgetvalue(st[5].res, 0, 0),
+		                 (size_t)PQgetlength(st[5].res, 0, 0), &t->marks);
 	pg_done(st, n);
 	return rc;
 }
