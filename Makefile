@@ -54,8 +54,9 @@ ALL_LDFLAGS := $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
 PIE_LDFLAGS := -fPIE -pie $(ALL_LDFLAGS)
 
 LIBS_CRYPTO := -lcrypto
-# The stores: GDBM for one host, PostgreSQL (libpq) for many.
-LIBS_STORE  := -lgdbm -lpq
+# The stores: GDBM for one host, PostgreSQL for many (libpq is loaded with
+# dlopen by libotp/pg_load.c when a postgresql:// store is opened).
+LIBS_STORE  := -lgdbm
 
 # Debian packages: to build, to test, and to run the demo.
 DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpq-dev libpam0g-dev libqrencode-dev libpng-dev \

@@ -10,6 +10,88 @@
 #include "otp.h"
 #include "store.h"
 
+/*
+ * libpq is loaded when the first postgresql:// store is opened (pg_load.c),
+ * not linked: its dependencies (Kerberos, LDAP, GnuTLS, ...) would otherwise
+ * be mapped and relocated at every load of pam_otp.so, for every login,
+ * GDBM ones too.  Once loaded it stays (RTLD_NODELETE).  The calls below
+ * go through this table.
+ */
+#define PG_API(X) \
+	X(PQclear) \
+	X(PQcmdStatus) \
+	X(PQcmdTuples) \
+	X(PQconnectdbParams) \
+	X(PQconninfoFree) \
+	X(PQconninfoParse) \
+	X(PQconsumeInput) \
+	X(PQenterPipelineMode) \
+	X(PQexitPipelineMode) \
+	X(PQfinish) \
+	X(PQflush) \
+	X(PQfreemem) \
+	X(PQgetResult) \
+	X(PQgetisnull) \
+	X(PQgetlength) \
+	X(PQgetvalue) \
+	X(PQisBusy) \
+	X(PQnfields) \
+	X(PQntuples) \
+	X(PQpipelineSync) \
+	X(PQresultErrorField) \
+	X(PQresultStatus) \
+	X(PQsendQuery) \
+	X(PQsendQueryParams) \
+	X(PQsetNoticeProcessor) \
+	X(PQsetSingleRowMode) \
+	X(PQsetnonblocking) \
+	X(PQsocket) \
+	X(PQstatus) \
+	X(PQtransactionStatus)
+
+struct pg_api {
+#define PG_API_PTR(f) __typeof__(&f) f;
+	PG_API(PG_API_PTR)
+#undef PG_API_PTR
+};
+extern struct pg_api pg_api;
+
+/* Loads libpq once per process.  Returns OTP_OK, or OTP_ERR_DB_OPEN when it is not installed. */
+enum otp_err pg_load(void);
+
+#ifndef PG_LOADER
+#define PQclear                pg_api.PQclear
+#define PQcmdStatus            pg_api.PQcmdStatus
+#define PQcmdTuples            pg_api.PQcmdTuples
+#define PQconnectdbParams      pg_api.PQconnectdbParams
+#define PQconninfoFree         pg_api.PQconninfoFree
+#define PQconninfoParse        pg_api.PQconninfoParse
+#define PQconsumeInput         pg_api.PQconsumeInput
+#define PQenterPipelineMode    pg_api.PQenterPipelineMode
+#define PQexitPipelineMode     pg_api.PQexitPipelineMode
+#define PQfinish               pg_api.PQfinish
+#define PQflush                pg_api.PQflush
+#define PQfreemem              pg_api.PQfreemem
+#define PQgetResult            pg_api.PQgetResult
+#define PQgetisnull            pg_api.PQgetisnull
+#define PQgetlength            pg_api.PQgetlength
+#define PQgetvalue             pg_api.PQgetvalue
+#define PQisBusy               pg_api.PQisBusy
+#define PQnfields              pg_api.PQnfields
+#define PQntuples              pg_api.PQntuples
+#define PQpipelineSync         pg_api.PQpipelineSync
+#define PQresultErrorField     pg_api.PQresultErrorField
+#define PQresultStatus         pg_api.PQresultStatus
+#define PQsendQuery            pg_api.PQsendQuery
+#define PQsendQueryParams      pg_api.PQsendQueryParams
+#define PQsetNoticeProcessor   pg_api.PQsetNoticeProcessor
+#define PQsetSingleRowMode     pg_api.PQsetSingleRowMode
+#define PQsetnonblocking       pg_api.PQsetnonblocking
+#define PQsocket               pg_api.PQsocket
+#define PQstatus               pg_api.PQstatus
+#define PQtransactionStatus    pg_api.PQtransactionStatus
+#endif
+
 #define PG_SCHEMA_VERSION 1         /* the schema this program makes and knows (otpkeys(5)) */
 #define PG_CONNECT_TIMEOUT "5"      /* seconds, unless the URI says connect_timeout= */
 #define PG_SLACK_MS       5000      /* a statement's wait beyond the lock wait */

@@ -446,8 +446,12 @@ enum otp_err otp_pg_open(const char *uri, unsigned lock_ms, bool create, struct 
 	enum otp_err rc;
 
 	*out = NULL;
-	if (uri == NULL || (p = calloc(1, sizeof(*p))) == NULL)
-		return uri == NULL ? OTP_ERR_INVALID : OTP_ERR_NOMEM;
+	if (uri == NULL)
+		return OTP_ERR_INVALID;
+	if ((rc = pg_load()) != OTP_OK)
+		return rc;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return OTP_ERR_NOMEM;
 	p->base.ops = &pg_ops;
 	p->base.lock_ms = lock_ms;
 	p->create = create;
