@@ -174,7 +174,8 @@ enum otp_err pg_result_err(const PGresult *r);
  * Checks the schema's version and loads the store-wide values into p's
  * cache (pg_schema.c); with create, makes a missing schema first.  Returns
  * OTP_OK, OTP_ERR_DB_MISSING (no schema), OTP_ERR_DB_VERSION (a newer
- * schema than this program knows), OTP_ERR_DB_PERM, or another store error.
+ * schema than this program knows), OTP_ERR_DB_OPEN (the role may not read
+ * it), or another store error.
  */
 enum otp_err pg_schema_open(struct pg_store *p, bool create);
 

@@ -270,8 +270,9 @@ enum otp_err pg_result_err(const PGresult *r)
 		return OTP_ERR_DB_LOCK;
 	if (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0)
 		return OTP_ERR_DB_MISSING;      /* undefined table or schema: no store here yet */
+	/* insufficient_privilege is the role's, not a file mode: "cannot open" says it better. */
 	if (strcmp(state, "42501") == 0)
-		return OTP_ERR_DB_PERM;
+		return OTP_ERR_DB_OPEN;
 	return OTP_ERR_DB_IO;
 }
 

@@ -134,7 +134,7 @@ static enum otp_err read_locked(struct pg_store *p, struct otp_txn *t, unsigned 
 	pg_text(&st[5], t->user);
 	for (int attempt = 0;; attempt++) {
 		if ((rc = ready(p)) != OTP_OK)
-			return rc;
+			goto out;
 		rc = pg_run(p, st, n, wait_ms(p));
 		/* Lost before anything was written: once more on a new connection. */
 		if (rc == OTP_OK || attempt > 0 || p->conn != NULL)
@@ -146,6 +146,7 @@ static enum otp_err read_locked(struct pg_store *p, struct otp_txn *t, unsigned 
 	if (rc == OTP_OK && n == 6 && PQntuples(st[5].res) == 1)
 		otp_marks_decode((const unsigned char *)PQgetvalue(st[5].res, 0, 0),
 		                 (size_t)PQgetlength(st[5].res, 0, 0), &t->marks);
+out:
 	pg_done(st, n);
 	return rc;
 }
@@ -440,6 +441,13 @@ static const struct otp_store_ops pg_ops = {
 	.close = pg_close,
 };
 
+/*
+ * Connects to the database uri names and checks its schema (making it with
+ * create).  Returns OTP_OK with *out to be closed by otp_store_close, or
+ * the error (*out NULL): OTP_ERR_INVALID for a refused URI, OTP_ERR_DB_OPEN
+ * for a server or a schema not had (or not allowed), OTP_ERR_DB_MISSING or
+ * OTP_ERR_DB_VERSION for the schema.
+ */
 enum otp_err otp_pg_open(const char *uri, unsigned lock_ms, bool create, struct otp_store **out)
 {
 	struct pg_store *p;

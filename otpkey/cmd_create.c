@@ -30,7 +30,6 @@ int cmd_create(const char *db, int argc, char **argv)
 	unsigned char secret[32];
 	unsigned long n = 0;
 	enum otp_err rc;
-	int ret = EX_FAIL;
 
 	(void)argv;
 	if (argc != 1)
@@ -51,6 +50,5 @@ int cmd_create(const char *db, int argc, char **argv)
 	if (rc != OTP_OK)
 		return db_error(db, NULL, rc);
 	printf("%s: created, empty\n", otp_db_path(db));
-	ret = EX_OK;
-	return ret;
+	return EX_OK;
 }
