@@ -88,15 +88,21 @@ check "the same response again on both: none ($n)" test "$n" = 0
 
 i=0
 while [ $i -lt 20 ]; do pg_enrol "$ADMIN_URI" "u$i" 100 "par$i"; i=$((i + 1)); done
-i=0 pids=""
-while [ $i -lt 20 ]; do
-	host=a; [ $((i % 2)) -eq 1 ] && host=b
-	timeout 60 "$DRIVE" "$CONF" $host "u$i" "$(response md5 99 "par$i")" > "$T_TMP/u$i" 2>&1 </dev/null &
-	pids="$pids $!"
-	i=$((i + 1))
-done
-for p in $pids; do wait "$p"; done
-n=$(cat "$T_TMP"/u[0-9]* | grep -c '^RESULT: 0 ')
+# at_once PREFIX ANSWER-FN: PREFIX0 .. PREFIX19 log in at once, even ones on host A and
+# odd ones on host B, user i answering what "ANSWER-FN i" prints; prints the successes.
+at_once() {
+	i=0 pids=""
+	while [ $i -lt 20 ]; do
+		host=a; [ $((i % 2)) -eq 1 ] && host=b
+		timeout 60 "$DRIVE" "$CONF" $host "$1$i" "$($2 $i)" > "$T_TMP/at.$1$i" 2>&1 </dev/null &
+		pids="$pids $!"
+		i=$((i + 1))
+	done
+	for p in $pids; do wait "$p"; done
+	cat "$T_TMP/at.$1"* | grep -c '^RESULT: 0 '
+}
+own_response() { response md5 99 "par$1"; }
+n=$(at_once u own_response)
 check "20 users at once, half on each host: 20 successes ($n)" test "$n" = 20
 
 # ---- TOTP: the same code split across both hosts ----
@@ -116,15 +122,8 @@ drive a t20 "$(totp "$hex")"
 check "and the code is dead on host A too" test $? -eq $PAM_AUTH_ERR
 settle
 code=$(totp "$hex")
-i=0 pids=""
-while [ $i -lt 20 ]; do
-	host=a; [ $((i % 2)) -eq 1 ] && host=b
-	timeout 60 "$DRIVE" "$CONF" $host "t$i" "$code" > "$T_TMP/t$i" 2>&1 </dev/null &
-	pids="$pids $!"
-	i=$((i + 1))
-done
-for p in $pids; do wait "$p"; done
-n=$(cat "$T_TMP"/t[0-9]* | grep -c '^RESULT: 0 ')
+the_code() { echo "$code"; }
+n=$(at_once t the_code)
 check "20 TOTP users at once, half on each host: 20 successes ($n)" test "$n" = 20
 
 # ---- the marks of unknown names are bounded: expired rows are dropped ----
