@@ -366,7 +366,7 @@ expect_status "audit takes no user" '' 2 'audit: unexpected argument adam' "$K" 
 
 chmod o+w "$L"
 expect_status "a world-writable database is refused (info)" '' 1 \
-	'list\.db: unsafe owner or mode on key database' "$K" --db "$L" info zoe
+	'list\.db: unsafe owner or mode: the key store must be' "$K" --db "$L" info zoe
 expect_status "a world-writable database is refused (init)" "$P2" 1 'unsafe owner or mode' \
 	"$K" --db "$L" init -s x -n 9 newbie
 expect_status "a world-writable database is refused (remove)" '' 1 'unsafe owner or mode' \
