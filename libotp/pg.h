@@ -108,6 +108,14 @@ struct pg_meta {
 	size_t len;
 };
 
+/* A record read at the open, for get until the first transaction. */
+struct pg_pre {
+	char name[OTP_USER_MAX + 1];
+	unsigned char *rec;             /* malloc'd, wiped before free */
+	size_t len;
+};
+#define PG_PRE_MAX        32        /* the profile's slots (otpkeys(5)) */
+
 struct pg_store {
 	struct otp_store base;
 	PGconn *conn;                   /* NULL once lost: made again before the next transaction */
@@ -115,6 +123,8 @@ struct pg_store {
 	bool create;
 	unsigned nmeta;
 	struct pg_meta meta[PG_META_MAX];
+	unsigned npre;
+	struct pg_pre pre[PG_PRE_MAX];
 };
 
 /* One statement of a pipeline: its text, its parameters, and after pg_run its result. */
@@ -185,5 +195,8 @@ enum otp_err pg_meta_cache(struct pg_store *p, const char *name, const unsigned 
 
 /* Wipes and frees the cached store-wide values (pg_schema.c). */
 void pg_meta_free(struct pg_store *p);
+
+/* Wipes and frees the records read at the open (pg_schema.c). */
+void pg_pre_free(struct pg_store *p);
 
 #endif /* OTP_PG_H */
