@@ -4,8 +4,9 @@
 # measured in the same run on the same private server: as many new-connection,
 # single-row update-and-return transactions (pgbench -C with a custom script),
 # over the same socket with the same authentication.  Then where a login's time
-# goes: its round trips, statements and server time (pg_stat_statements), and
-# what a connection alone costs.
+# goes: its round trips, statements and server time (pg_stat_statements), the
+# CPU of the client and of the server per login and per baseline transaction,
+# and what a connection alone costs.
 # Usage: OTP_BUILD=build OTP_SRC=. bench/pg.sh [SECONDS]
 set -u
 
@@ -64,15 +65,26 @@ logins() {
 stats_reset() { psql_su postgres -c "SELECT pg_stat_statements_reset()" > /dev/null; }
 # stats: statements per login and server time per login (ms), over the logins of the last run.
 stats() { # LOGINS
-	psql_su postgres -c "SELECT sum(calls) / $1, round((sum(total_exec_time + total_plan_time) / $1)::numeric, 3)
+	psql_su postgres -c "SELECT round(sum(calls)::numeric / $1, 1), round((sum(total_exec_time + total_plan_time) / $1)::numeric, 3)
 		FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'otp')
 		AND query NOT LIKE '%pg_stat_statements%'" | tr '|' ' '
 }
 
+# CPU of this shell's children (user + system, ms) and of the server's ended backends (ms).
+# (times runs in this shell, not in a subshell, whose children would be none of these.)
+kids() { times > "$T_TMP/times"; }
+kids_ms() { sed -n 2p "$T_TMP/times" | tr 'ms' '  ' | awk '{ printf "%d\n", ($1 * 60 + $2 + $3 * 60 + $4) * 1000 }'; }
+server_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($16 + $17) * 1000 / hz }' "/proc/$PG_PID/stat"; }
+
 echo "pam_otp on PostgreSQL through libpq: ${SECS}s per row, the socket and peer authentication, in $T_TMP"
+kids; c0=$(kids_ms) s0=$(server_ms)
 base1=$(pgbench 1 "$T_TMP/update.sql")
+kids; c1=$(kids_ms) s1=$(server_ms)
+nb=$(awk -v t="$base1" -v s="$SECS" 'BEGIN { printf "%d", t * s }')
 stats_reset
+kids; c2=$(kids_ms) s2=$(server_ms)
 pam1=$(logins 1)
+kids; c3=$(kids_ms) s3=$(server_ms)
 n1=$(cat "$T_TMP/b0" | awk '{ print $4 }')
 set -- $(stats "$n1"); stmts=$1 srv=$2
 base8=$(pgbench $CLIENTS "$T_TMP/update.sql")
@@ -98,4 +110,8 @@ awk -v c="$conn1" 'BEGIN { printf "  a new connection alone (pgbench -C, SELECT 
 awk -v b="$base1" 'BEGIN { printf "  the baseline transaction, connection included:  %.2f ms\n", 1000 / b }'
 awk -v p="$pam1" 'BEGIN { printf "  one pam_otp login (begin + finish):             %.2f ms\n", 1000 / p }'
 echo "  libpq sends per login (the startup packet, then one per round trip): $rtt"
-echo "  statements per login on the server: $stmts; server time per login (plan + execute): $srv ms"
+echo "  statements per login on the server: $stmts; their plan + execute time: $srv ms"
+awk -v c="$((c1 - c0))" -v s="$((s1 - s0))" -v n="$nb" 'BEGIN {
+	printf "  CPU per baseline transaction: client %.2f ms, server (its backend) %.2f ms\n", c / n, s / n }'
+awk -v c="$((c3 - c2))" -v s="$((s3 - s2))" -v n="$n1" 'BEGIN {
+	printf "  CPU per login: client %.2f ms (libpam, the module, libpq, hashing), server %.2f ms\n", c / n, s / n }'

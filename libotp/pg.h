@@ -120,7 +120,6 @@ struct pg_store {
 	struct otp_store base;
 	PGconn *conn;                   /* NULL once lost: made again before the next transaction */
 	char *uri;                      /* wiped before free */
-	bool create;
 	unsigned nmeta;
 	struct pg_meta meta[PG_META_MAX];
 	unsigned npre;

@@ -473,7 +473,6 @@ enum otp_err otp_pg_open(const char *uri, unsigned lock_ms, bool create, struct 
 		return OTP_ERR_NOMEM;
 	p->base.ops = &pg_ops;
 	p->base.lock_ms = lock_ms;
-	p->create = create;
 	if ((p->uri = strdup(uri)) == NULL)
 		rc = OTP_ERR_NOMEM;
 	else if ((rc = pg_connect(p)) == OTP_OK)
