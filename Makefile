@@ -46,29 +46,34 @@ HARDEN_C  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protecti
 HARDEN_LD := -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack
 
 CFLAGS    ?= -g $(OPT)
+# libpq's header (Debian's libpq-dev), for the PostgreSQL store.
+PQ_CFLAGS := -I/usr/include/postgresql
 # CPPFLAGS, CFLAGS and LDFLAGS from the environment come last, so that a
 # distribution's flags (dpkg-buildflags) reach every compiler and linker line.
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN_C) $(SANFLAGS) $(CPPFLAGS) $(CFLAGS) \
-              -Ilibotp -I$(B) -DOTP_DEFAULT_DB='"$(OTP_DB)"'
+              -Ilibotp -I$(B) $(PQ_CFLAGS) -DOTP_DEFAULT_DB='"$(OTP_DB)"'
 ALL_LDFLAGS := $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
 # -fPIE beside -pie, as dpkg-buildflags used to give them: blhc checks for both.
 PIE_LDFLAGS := -fPIE -pie $(ALL_LDFLAGS)
 
 LIBS_CRYPTO := -lcrypto
-LIBS_GDBM   := -lgdbm
+# The stores: GDBM for one host, PostgreSQL for many (libpq is loaded with
+# dlopen by libotp/pg_load.c when a postgresql:// store is opened).
+LIBS_STORE  := -lgdbm
 # The PDF sheets: pango's text on cairo's PDF surface.  Their headers are
 # system headers here, so that our warnings judge our code only.
 PANGO_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags pangocairo cairo-pdf 2>/dev/null))
 PANGO_LIBS   := $(shell pkg-config --libs pangocairo cairo-pdf 2>/dev/null)
 
 # Debian packages: to build, to test, and to run the demo.
-DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-dev libpng-dev libbsd-dev \
-              pkg-config libcairo2-dev libpango1.0-dev gettext
+DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpq-dev libpam0g-dev libqrencode-dev libpng-dev \
+              libbsd-dev pkg-config libcairo2-dev libpango1.0-dev gettext
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
               oathtool zbar-tools debhelper lintian blhc \
               poppler-utils fonts-ipafont-gothic fonts-dejavu-core locales \
-              openssh-server openssh-client login util-linux sudo lftp fail2ban
+              openssh-server openssh-client login util-linux sudo lftp fail2ban \
+              postgresql-15 postgresql-client-15
 # Debian's two FTP daemons conflict (both provide ftp-server): the tests run
 # whichever is not installed unpacked under PKGDIR (scripts/deps.sh --unpack).
 DEPS_UNPACK := vsftpd proftpd-core
@@ -168,18 +173,18 @@ $(B)/otpcalc: $(OTPCALC_OBJ) $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_CRYPTO) -lbsd -o $@
 
 $(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
-	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_GDBM) $(LIBS_CRYPTO) -lbsd -lqrencode -lpng $(PANGO_LIBS) -o $@
+	$(CC) $(PIE_LDFLAGS) $^ $(LIBS_STORE) $(LIBS_CRYPTO) -lbsd -lqrencode -lpng $(PANGO_LIBS) -o $@
 
 $(B)/apop-proxy: $(PROXY_OBJ) $(LIB)
-	$(CC) $(PIE_LDFLAGS) $^ -lssl $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
+	$(CC) $(PIE_LDFLAGS) $^ -lssl $(LIBS_STORE) $(LIBS_CRYPTO) -o $@
 
 $(PAM_MOD): $(PAM_OBJ) $(LIB) pam_otp/pam_otp.map
 	$(CC) -shared $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_otp/pam_otp.map \
-	  $(PAM_OBJ) $(LIB) -lpam $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
+	  $(PAM_OBJ) $(LIB) -lpam $(LIBS_STORE) $(LIBS_CRYPTO) -o $@
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lcmocka $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
+	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lcmocka $(LIBS_STORE) $(LIBS_CRYPTO) -o $@
 
 # The power-loss test's LD_PRELOAD shim (tests/shim/powercut.c).
 SHIM     := $(B)/tests/powercut.so
@@ -190,7 +195,7 @@ $(SHIM): tests/shim/powercut.c
 
 $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lpam -lpam_misc $(LIBS_GDBM) $(LIBS_CRYPTO) -lpthread -o $@
+	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lpam -lpam_misc $(LIBS_STORE) $(LIBS_CRYPTO) -lpthread -o $@
 
 # The script tests find what they test through OTP_BUILD (the build dir)
 # and OTP_SRC (the source tree); each keeps its state under a mktemp dir.
@@ -264,12 +269,12 @@ FUZZ_SECONDS  ?= 60
 FUZZ_SMOKE_SECONDS ?= 25
 FB            := build-fuzz
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilibotp -Ifuzz \
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) -Ilibotp -Ifuzz $(PQ_CFLAGS) \
                  -DOTP_DEFAULT_DB='"/nonexistent/otpkeys.db"'
 FUZZ_NAMES    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN      := $(FUZZ_NAMES:%=$(FB)/%)
 FUZZ_LIB      := $(FB)/libotp.a
-FUZZ_LIBS     := $(LIBS_GDBM) $(LIBS_CRYPTO)
+FUZZ_LIBS     := $(LIBS_STORE) $(LIBS_CRYPTO)
 
 FUZZ_EXTRA_fuzz_pam_options := pam_otp/options.c
 FUZZ_EXTRA_fuzz_pop3 := apop-proxy/pop3_parse.c

@@ -69,7 +69,7 @@ int bad_option(const char *cmd, int o, char **argv)
  */
 static bool db_perm_fix(const char *db)
 {
-	static const char *const sfx[] = { "", ".log", ".lock", ".journal" };
+	static const char *const sfx[] = { "", ".wal", ".lock", ".journal" };
 	char p[PATH_MAX], dir[PATH_MAX];
 	const char *slash = strrchr(db, '/');
 	struct stat st;

@@ -35,6 +35,10 @@ static void usage(void)
 	        "  apop -d USER    clear the user's APOP secret\n"
 	        "  checkpoint      write the log into the key database file, so that the file\n"
 	        "                  alone is complete (before copying it, as a backup)\n"
+	        "  create          create an empty key store (a GDBM file, or the schema of a\n"
+	        "                  PostgreSQL store)\n"
+	        "  migrate [-f] DEST\n"
+	        "                  copy every user and the host secret to the store DEST\n"
 	        "  audit [-l LIMIT]\n"
 	        "                  users with fewer than LIMIT responses left (default 10);\n"
 	        "                  exit status 1 if there are any\n"), stdout);
@@ -89,6 +93,8 @@ static const struct command {
 	{ "audit", cmd_audit, false },
 	{ "checkpoint", cmd_checkpoint, false },
 	{ "import", cmd_import_wrap, true },
+	{ "create", cmd_create, false },
+	{ "migrate", cmd_migrate, true },
 };
 
 /* Writes out what is buffered; a failed write (a full disk) is an error. */

@@ -47,6 +47,8 @@ int cmd_import_wrap(const char *db, int argc, char **argv);
 int cmd_import(const char *db, int argc, char **argv);
 int cmd_init_token(const char *db, int argc, char **argv);
 int cmd_import_token(const char *db, int argc, char **argv);
+int cmd_create(const char *db, int argc, char **argv);
+int cmd_migrate(const char *db, int argc, char **argv);
 
 /* ---- cli.c ---- */
 
