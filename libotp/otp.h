@@ -553,9 +553,8 @@ const char *otp_tok_name(enum otp_tok_type t);
  *
  * Where records live, behind one interface: a store spec that begins
  * with "postgresql://" or "postgres://" is a libpq connection URI (one
- * store shared by many hosts; not built yet: opening one gives
- * OTP_ERR_DB_OPEN); anything else is the path of a local GDBM file
- * (otpkeys(5)).  NULL means the compiled default (OTP_DEFAULT_DB);
+ * store shared by many hosts, libpq loaded when first used); anything
+ * else is the path of a local GDBM file (otpkeys(5)).  NULL means the compiled default (OTP_DEFAULT_DB);
  * libotp itself never reads the environment (it runs inside setuid
  * programs' PAM stacks).  Every call below opens, works and closes: no
  * lock is held between calls, so none is held while a person types, and
