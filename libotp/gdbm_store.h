@@ -154,4 +154,43 @@ enum otp_err gwal_append(struct gwal *w, uint64_t gen, size_t end, enum wal_type
  */
 enum otp_err gwal_durable(struct gwal *w, struct gshm *m, uint64_t mark, unsigned lock_ms);
 
+/* ---- the store, and its checkpoints (store_gdbm.c, gckpt.c) ---------------- */
+
+/* A head: the log's generation in the high 32 bits, where its entries end in the low. */
+#define GEN(h)          ((h) >> 32)
+#define END(h)          ((size_t)((h) & 0xffffffffu))
+
+struct gdbm_store {
+	struct otp_store base;
+	struct gpaths p;
+	struct gshm m;
+	struct gwal w;
+	GDBM_FILE dbf;                  /* a reader of the base, for generation dbf_gen */
+	uint64_t dbf_gen;
+	uint64_t head;                  /* the log's head while we hold the lock */
+	bool create;
+};
+
+struct ent {
+	const char *key;
+	size_t keylen;
+	struct wal_ref ref;
+};
+
+struct ents {
+	struct ent *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+/* Under the lock: the log's latest entry of every key (e->v into the log's copy). */
+enum otp_err gckpt_collect(struct gdbm_store *g, struct ents *e);
+bool gckpt_has(const struct ents *e, const char *key, size_t keylen);
+/*
+ * Under the lock: the log made durable, its latest entries written into
+ * the base and the base synced, then the log started again under the next
+ * generation.
+ */
+enum otp_err gckpt_run(struct gdbm_store *g);
+
 #endif /* OTP_GDBM_STORE_H */

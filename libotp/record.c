@@ -217,10 +217,67 @@ static bool time_ok(const unsigned char *p)
  * *rec is zeroed on failure and must be wiped by the caller on success (it
  * may hold an APOP secret and a token secret).
  */
+/*
+ * The checks that depend on the record's version: its size, check bytes,
+ * flags, reserved bytes, token and APOP secret.  Sets *apoplen and *nokey.
+ */
+static bool layout_ok(const unsigned char *r, size_t len, unsigned version, uint32_t flags,
+                      struct otp_record *rec, size_t *apoplen, bool *nokey)
+{
+	*apoplen = 0;
+	*nokey = false;
+	if (version == REC_V1)
+		return len == OTP_REC_V1_SIZE && otp_check_ok(r, REC_OFF_CHECK, r + REC_OFF_CHECK) &&
+		       otp_all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED) &&
+		       (flags & ~REC_FLAGS_V2) == 0;
+	if (version == REC_V2) {
+		if (len != OTP_REC_V2_SIZE || !otp_check_ok(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK) ||
+		    (flags & ~REC_FLAGS_V2) != 0 ||
+		    !otp_all_zero(r + REC2_OFF_TOKEN, REC2_TOKEN_LEN) ||
+		    !otp_all_zero(r + REC2_OFF_RESERVED, REC2_OFF_CHECK - REC2_OFF_RESERVED))
+			return false;
+	} else {
+		if (len != OTP_REC_V3_SIZE || !otp_check_ok(r, REC3_OFF_CHECK, r + REC3_OFF_CHECK) ||
+		    (flags & ~REC_FLAGS_KNOWN) != 0 ||
+		    !otp_all_zero(r + REC3_OFF_RESERVED, REC3_OFF_CHECK - REC3_OFF_RESERVED) ||
+		    !token_decode(r, &rec->tok))
+			return false;
+		*nokey = (flags & OTP_REC_NO_KEY) != 0;
+	}
+	*apoplen = r[REC2_OFF_APOP_LEN];
+	return *apoplen <= OTP_APOP_SECRET_MAX &&
+	       (*apoplen == 0 || apop_secret_ok((const char *)r + REC2_OFF_APOP, *apoplen, 1)) &&
+	       otp_all_zero(r + REC2_OFF_APOP + *apoplen, OTP_APOP_SECRET_MAX - *apoplen);
+}
+
+/* The RFC 2289 key's fields: all zero without a key, else well formed; the seed into rec. */
+static bool key_ok(const unsigned char *r, bool nokey, struct otp_record *rec)
+{
+	size_t seedlen = r[REC_OFF_SEEDLEN];
+
+	if (nokey)
+		return r[REC_OFF_ALG] == 0 && seedlen == 0 && otp_get_u32(r + REC_OFF_SEQ) == 0 &&
+		       otp_all_zero(r + REC_OFF_SEED, OTP_SEED_MAX) && otp_all_zero(r + REC_OFF_LAST, OTP_KEY_LEN);
+	if (!alg_known((enum otp_alg)r[REC_OFF_ALG]) ||
+	    otp_get_u32(r + REC_OFF_SEQ) > OTP_SEQ_MAX ||
+	    seedlen < OTP_SEED_MIN || seedlen > OTP_SEED_MAX ||
+	    !otp_all_zero(r + REC_OFF_SEED + seedlen, OTP_SEED_MAX - seedlen))
+		return false;
+	memcpy(rec->seed, r + REC_OFF_SEED, seedlen);
+	rec->seed[seedlen] = '\0';
+	/* strlen must be seedlen too: no NUL inside, and lower case only. */
+	if (strlen(rec->seed) != seedlen || otp_seed_check(rec->seed) != OTP_OK)
+		return false;
+	for (size_t i = 0; i < seedlen; i++)
+		if (rec->seed[i] != otp_tolower((unsigned char)rec->seed[i]))
+			return false;
+	return true;
+}
+
 enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_record *rec)
 {
 	const unsigned char *r = buf;
-	size_t seedlen, apoplen = 0;
+	size_t apoplen = 0;
 	unsigned version;
 	uint32_t flags;
 	bool nokey = false;
@@ -238,55 +295,9 @@ enum otp_err otp_record_decode(const unsigned char *buf, size_t len, struct otp_
 	}
 	/* Only looked at once the length below is known to be right. */
 	flags = len >= REC_OFF_FLAGS + 4 ? otp_get_u32(r + REC_OFF_FLAGS) : 0;
-	if (version == REC_V1) {
-		if (len != OTP_REC_V1_SIZE || !otp_check_ok(r, REC_OFF_CHECK, r + REC_OFF_CHECK) ||
-		    !otp_all_zero(r + REC_OFF_RESERVED, REC_OFF_CHECK - REC_OFF_RESERVED) ||
-		    (flags & ~REC_FLAGS_V2) != 0)
-			goto out;
-	} else {
-		if (version == REC_V2) {
-			if (len != OTP_REC_V2_SIZE || !otp_check_ok(r, REC2_OFF_CHECK, r + REC2_OFF_CHECK) ||
-			    (flags & ~REC_FLAGS_V2) != 0 ||
-			    !otp_all_zero(r + REC2_OFF_TOKEN, REC2_TOKEN_LEN) ||
-			    !otp_all_zero(r + REC2_OFF_RESERVED, REC2_OFF_CHECK - REC2_OFF_RESERVED))
-				goto out;
-		} else {
-			if (len != OTP_REC_V3_SIZE || !otp_check_ok(r, REC3_OFF_CHECK, r + REC3_OFF_CHECK) ||
-			    (flags & ~REC_FLAGS_KNOWN) != 0 ||
-			    !otp_all_zero(r + REC3_OFF_RESERVED, REC3_OFF_CHECK - REC3_OFF_RESERVED) ||
-			    !token_decode(r, &rec->tok))
-				goto out;
-			nokey = (flags & OTP_REC_NO_KEY) != 0;
-		}
-		apoplen = r[REC2_OFF_APOP_LEN];
-		if (apoplen > OTP_APOP_SECRET_MAX ||
-		    (apoplen > 0 && !apop_secret_ok((const char *)r + REC2_OFF_APOP, apoplen, 1)) ||
-		    !otp_all_zero(r + REC2_OFF_APOP + apoplen, OTP_APOP_SECRET_MAX - apoplen))
-			goto out;
-	}
-	seedlen = r[REC_OFF_SEEDLEN];
-	if (otp_get_u32(r + REC_OFF_RESERVED0) != 0)
+	if (!layout_ok(r, len, version, flags, rec, &apoplen, &nokey) ||
+	    otp_get_u32(r + REC_OFF_RESERVED0) != 0 || !key_ok(r, nokey, rec))
 		goto out;
-	if (nokey) {
-		/* No RFC 2289 key: its fields are all zero. */
-		if (r[REC_OFF_ALG] != 0 || seedlen != 0 || otp_get_u32(r + REC_OFF_SEQ) != 0 ||
-		    !otp_all_zero(r + REC_OFF_SEED, OTP_SEED_MAX) || !otp_all_zero(r + REC_OFF_LAST, OTP_KEY_LEN))
-			goto out;
-	} else {
-		if (!alg_known((enum otp_alg)r[REC_OFF_ALG]) ||
-		    otp_get_u32(r + REC_OFF_SEQ) > OTP_SEQ_MAX ||
-		    seedlen < OTP_SEED_MIN || seedlen > OTP_SEED_MAX ||
-		    !otp_all_zero(r + REC_OFF_SEED + seedlen, OTP_SEED_MAX - seedlen))
-			goto out;
-		memcpy(rec->seed, r + REC_OFF_SEED, seedlen);
-		rec->seed[seedlen] = '\0';
-		/* strlen must be seedlen too: no NUL inside, and lower case only. */
-		if (strlen(rec->seed) != seedlen || otp_seed_check(rec->seed) != OTP_OK)
-			goto out;
-		for (size_t i = 0; i < seedlen; i++)
-			if (rec->seed[i] != otp_tolower((unsigned char)rec->seed[i]))
-				goto out;
-	}
 	for (int off = REC_OFF_CREATED; off <= REC_OFF_PENDING; off += 8)
 		if (!time_ok(r + off))
 			goto out;

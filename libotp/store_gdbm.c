@@ -15,20 +15,6 @@
 #include "gdbm_store.h"
 
 #define SYNC_KEY        " sync"     /* the key of entries that only cost a durable write */
-#define GEN(h)          ((h) >> 32)
-#define END(h)          ((size_t)((h) & 0xffffffffu))
-
-struct gdbm_store {
-	struct otp_store base;
-	struct gpaths p;
-	struct gshm m;
-	struct gwal w;
-	GDBM_FILE dbf;                  /* a reader of the base, for generation dbf_gen */
-	uint64_t dbf_gen;
-	uint64_t head;                  /* the log's head while we hold the lock */
-	bool create;
-};
-
 static struct gdbm_store *gs(struct otp_store *s)
 {
 	return (struct gdbm_store *)(void *)s;
@@ -193,142 +179,6 @@ static enum otp_err read_record(struct gdbm_store *g, const char *user, struct o
 	return rc;
 }
 
-/* ---- checkpoints ----------------------------------------------------------------------- */
-
-struct ent {
-	const char *key;
-	size_t keylen;
-	struct wal_ref ref;
-};
-
-struct ents {
-	struct ent *v;
-	size_t n, cap;
-	bool nomem;
-};
-
-static bool collect_cb(const char *key, size_t keylen, const struct wal_ref *ref, void *arg)
-{
-	struct ents *e = arg;
-
-	if (ref->type == WAL_NOOP)
-		return true;
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? 2 * e->cap : 64;
-		struct ent *v = realloc(e->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			e->nomem = true;
-			return false;
-		}
-		e->v = v;
-		e->cap = cap;
-	}
-	e->v[e->n].key = key;
-	e->v[e->n].keylen = keylen;
-	e->v[e->n].ref = *ref;
-	e->n++;
-	return true;
-}
-
-static enum otp_err collect(struct gdbm_store *g, struct ents *e)
-{
-	enum otp_err rc;
-
-	memset(e, 0, sizeof(*e));
-	rc = gwal_latest(&g->w, GEN(g->head), END(g->head), collect_cb, e);
-	return rc == OTP_OK && e->nomem ? OTP_ERR_NOMEM : rc;
-}
-
-static bool in_ents(const struct ents *e, const char *key, size_t keylen)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (e->v[i].keylen == keylen && memcmp(e->v[i].key, key, keylen) == 0)
-			return true;
-	return false;
-}
-
-static enum otp_err put(GDBM_FILE dbf, const char *key, size_t keylen, const void *val, size_t vallen)
-{
-	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
-	datum v = { .dptr = (char *)val, .dsize = (int)vallen };
-
-	return gdbm_store(dbf, k, v, GDBM_REPLACE) == 0 ? OTP_OK : gdb_err(gdbm_errno);
-}
-
-static enum otp_err del(GDBM_FILE dbf, const char *key, size_t keylen)
-{
-	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
-
-	if (gdbm_delete(dbf, k) == 0 || gdbm_errno == GDBM_ITEM_NOT_FOUND)
-		return OTP_OK;
-	return gdb_err(gdbm_errno);
-}
-
-/*
- * The log's latest entries into the base.  A record replaced by one of
- * the same size (what logins write) GDBM writes where the old one was,
- * touching nothing else, so a write torn by a power cut hurts only a record
- * the log still holds whole.  Users added or removed change GDBM's own
- * structure; that GDBM does in place too, as it always did here.
- */
-static enum otp_err apply_all(struct gdbm_store *g, const struct ents *e, uint64_t gen)
-{
-	unsigned char v[8];
-	GDBM_FILE w = NULL;
-	enum otp_err rc;
-
-	if ((rc = gdb_open(g->p.db, true, &w)) != OTP_OK)
-		return rc;
-	for (size_t i = 0; i < e->n && rc == OTP_OK; i++)
-		rc = e->v[i].ref.type == WAL_STORE
-		     ? put(w, e->v[i].key, e->v[i].keylen, e->v[i].ref.val, e->v[i].ref.vallen)
-		     : del(w, e->v[i].key, e->v[i].keylen);
-	/* The records on disk first; only then the generation that says the log is in. */
-	if (rc == OTP_OK && gdbm_sync(w) != 0)
-		rc = OTP_ERR_DB_IO;
-	otp_put_u64(v, gen);
-	if (rc == OTP_OK)
-		rc = put(w, RESERVED_GEN, strlen(RESERVED_GEN), v, sizeof(v));
-	if (rc == OTP_OK && gdbm_sync(w) != 0)
-		rc = OTP_ERR_DB_IO;
-	if (gdbm_close(w) != 0 && rc == OTP_OK)
-		rc = OTP_ERR_DB_IO;
-	return rc;
-}
-
-/*
- * Under the lock: the log made durable, its latest entries written into
- * the base and the base synced, then the log started again under the next
- * generation.  A crash at any point leaves a base plus a log that together
- * hold every acknowledged change.
- */
-static enum otp_err checkpoint(struct gdbm_store *g)
-{
-	uint64_t gen = GEN(g->head) + 1, head = gen << 32;
-	struct ents e;
-	enum otp_err rc;
-
-	if ((rc = gwal_durable(&g->w, &g->m, g->head, g->base.lock_ms)) != OTP_OK)
-		return rc;
-	if ((rc = collect(g, &e)) != OTP_OK)
-		goto out;
-	if ((rc = apply_all(g, &e, gen)) != OTP_OK)
-		goto out;
-	__atomic_store_n(&g->m.h->head, head, __ATOMIC_RELEASE);
-	__atomic_store_n(&g->m.h->synced, head, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&g->m.h->checkpoints, 1, __ATOMIC_RELAXED);
-	g->head = head;
-	gdbm_close(g->dbf);
-	if ((rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
-		g->dbf_gen = gen;
-	else
-		g->dbf = NULL;
-out:
-	free(e.v);
-	return rc;
-}
-
 /* Under the lock: one entry at the log's end (after a checkpoint when it is full); *mark to wait for. */
 static enum otp_err append(struct gdbm_store *g, enum wal_type type, const char *key,
                            const unsigned char *val, size_t vallen, uint64_t *mark)
@@ -336,7 +186,7 @@ static enum otp_err append(struct gdbm_store *g, enum wal_type type, const char 
 	size_t keylen = strlen(key), n = gwal_size(keylen, vallen);
 	enum otp_err rc;
 
-	if (END(g->head) + n > WAL_CHECKPOINT && (rc = checkpoint(g)) != OTP_OK)
+	if (END(g->head) + n > WAL_CHECKPOINT && (rc = gckpt_run(g)) != OTP_OK)
 		return rc;
 	rc = gwal_append(&g->w, GEN(g->head), END(g->head), type, key, keylen, val, vallen);
 	if (rc != OTP_OK)
@@ -459,13 +309,13 @@ static enum otp_err g_foreach(struct otp_store *s, otp_db_each_fn fn, void *arg)
 
 	if ((rc = enter(g)) != OTP_OK)
 		return rc;
-	if ((rc = collect(g, &e)) != OTP_OK)
+	if ((rc = gckpt_collect(g, &e)) != OTP_OK)
 		goto out;
 	/* The base's users the log does not change, then the log's latest. */
 	for (key = gdbm_firstkey(g->dbf); key.dptr != NULL; key = next) {
 		size_t kl = key.dsize > 0 ? (size_t)key.dsize : 0;
 
-		if (go && !in_ents(&e, key.dptr, kl)) {
+		if (go && !gckpt_has(&e, key.dptr, kl)) {
 			datum v = gdbm_fetch(g->dbf, key);
 
 			if (v.dptr == NULL)
@@ -553,7 +403,7 @@ static enum otp_err g_flush(struct otp_store *s)
 
 	if ((rc = enter(g)) != OTP_OK)
 		return rc;
-	rc = checkpoint(g);
+	rc = gckpt_run(g);
 	leave(g);
 	return rc;
 }

@@ -13,7 +13,10 @@
 DBS=$OTP_BUILD/tests/tools/dbstress
 PLW=$OTP_BUILD/tests/tools/plwriter
 SHIM=$OTP_BUILD/tests/powercut.so
-ROUNDS=${POWERCUT_ROUNDS:-300}
+# The sanitizer build (make check SANITIZE=1) looks for memory errors on
+# the same paths with fewer cuts; the plain build makes the 300 the claim.
+if [ "${OTP_SANITIZE:-0}" = 1 ]; then WANT=100; else WANT=300; fi
+ROUNDS=${POWERCUT_ROUNDS:-$WANT}
 BUDGET=${POWERCUT_SECONDS:-900}
 D=$T_TMP/store
 DB=$D/otpkeys.db
@@ -92,7 +95,7 @@ done
 diag "$rounds power cuts in $(( $(date +%s) - start ))s; $cuts_mid after an acknowledged login;" \
      "$(wc -l < "$T_TMP/acked") logins acknowledged, $replays replayed;" \
      "$(wc -l < "$T_TMP/inserted") users inserted"
-check "ran at least 300 power cuts" [ "$rounds" -ge 300 ]
+check "ran at least $WANT power cuts" [ "$rounds" -ge "$WANT" ]
 check "after every cut the store opens, every record whole, no acknowledged login undone, every acknowledged response refused when replayed, every acknowledged insert there ($good/$rounds)" \
 	[ "$good" -eq "$rounds" ]
 check "most cuts landed after some acknowledged login" [ "$cuts_mid" -ge $((rounds / 2)) ]
