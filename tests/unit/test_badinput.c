@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "otp.h"
+#include "tmpdir.h"
 
 #define PASS "This is a test."
 #define SEED "test"
@@ -36,27 +37,16 @@ struct blob {
 
 static char tmpdir[256];
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/otp-badinput.XXXXXX",
-	         getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : chmod(tmpdir, 0700);
+	return tmpdir_make(tmpdir, sizeof(tmpdir), "otp-badinput");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	chmod(tmpdir, 0700);
-	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_remove(tmpdir);
 }
 
 /* ---- responses -------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include "otp.h"
 #include "internal.h"
 #include "gdbm_store.h"
+#include "tmpdir.h"
 
 /* Offsets of records v1 and v2, as otpkeys(5) gives them. */
 #define R_VERSION  4
@@ -112,24 +113,16 @@ static void encoded_v1(unsigned char r[OTP_REC_V1_SIZE])
 	resign(r);
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_keydb.XXXXXX", tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
+	if (tmpdir_make(f->dir, sizeof(f->dir), "test_keydb") != 0) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->db, sizeof(f->db), "%s/otpkeys.db", f->dir);
 	snprintf(f->lock, sizeof(f->lock), "%s.lock", f->db);
 	snprintf(f->journal, sizeof(f->journal), "%s.journal", f->db);
@@ -142,8 +135,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	chmod(f->dir, 0700);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "otp.h"
+#include "tmpdir.h"
 
 #define PASS   "This is a test."
 #define SECRET "12345678901234567890"   /* the tokens' (RFC 4226 App. D) */
@@ -37,22 +38,12 @@ static const char *const answer_name[A__COUNT] = {
 
 static bool md4_ok;
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	otp_key k;
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_verify.XXXXXX", tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make(tmpdir, sizeof(tmpdir), "test_verify") != 0)
 		return -1;
 	md4_ok = otp_compute(OTP_ALG_MD4, 1, "x", PASS, strlen(PASS), &k) == OTP_OK;
 	return 0;
@@ -61,7 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_remove(tmpdir);
 }
 
 static void policy(struct otp_policy *p)
