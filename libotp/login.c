@@ -51,32 +51,50 @@ static bool seq_held(const struct otp_marks *m, unsigned seq, uint64_t except)
 /*
  * The sequence number to show a new login (RFC 2289 s9: never one another
  * outstanding login shows): the highest of seq-1 .. seq-OTP_PENDING_MAX
- * that no live mark holds.  When all are held, the lowest, shared with
- * the oldest mark, which is dropped: its login can then only fail.  Never
- * below 1 (RFC 2243 s4.3); an exhausted key shows 1, which cannot verify.
+ * that no live mark holds.  When all are held (more than OTP_PENDING_MAX
+ * logins at once), the line of the mark that expires first: add_mark then
+ * drops that mark, so the two logins share one line, and whichever answers
+ * first uses it up; the other is refused.  Never below 1 (RFC 2243 s4.3);
+ * an exhausted key shows 1, which cannot verify.
  */
 static unsigned pick_seq(const struct otp_marks *m, unsigned seq)
 {
 	unsigned lowest = 1;
+	int first = -1;
 
 	for (unsigned k = 1; k <= OTP_PENDING_MAX && seq > k; k++) {
 		lowest = seq - k;
 		if (!seq_held(m, lowest, 0))
 			return lowest;
 	}
-	return lowest;
+	for (unsigned i = 0; i < m->n; i++)
+		if (m->m[i].seq >= lowest && m->m[i].seq < seq &&
+		    (first < 0 || m->m[i].expires < m->m[first].expires))
+			first = (int)i;
+	return first >= 0 ? m->m[first].seq : lowest;
 }
 
+/*
+ * A new mark for line seq (0: a token login, whose marks never share a
+ * line).  A mark already holding seq gives way to it (the earliest to
+ * expire, if several); otherwise, when the table is full, the earliest to
+ * expire of all.
+ */
 static void add_mark(struct otp_marks *m, uint64_t id, int64_t expires, unsigned seq)
 {
-	if (m->n == OTP_PENDING_MAX) {
-		unsigned oldest = 0;
+	int victim = -1;
 
+	for (unsigned i = 0; seq != 0 && i < m->n; i++)
+		if (m->m[i].seq == seq && (victim < 0 || m->m[i].expires < m->m[victim].expires))
+			victim = (int)i;
+	if (victim < 0 && m->n == OTP_PENDING_MAX) {
+		victim = 0;
 		for (unsigned i = 1; i < m->n; i++)
-			if (m->m[i].expires < m->m[oldest].expires)
-				oldest = i;
-		m->m[oldest] = m->m[--m->n];
+			if (m->m[i].expires < m->m[victim].expires)
+				victim = (int)i;
 	}
+	if (victim >= 0)
+		m->m[victim] = m->m[--m->n];
 	m->m[m->n].id = id;
 	m->m[m->n].expires = expires;
 	m->m[m->n].seq = seq;
