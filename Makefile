@@ -122,6 +122,12 @@ $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lcmocka $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
 
+# The monitor's stand-in master runs apop-proxy's own objects, all but its main().
+PROXY_CORE_OBJ := $(filter-out $(B)/obj/apop-proxy/main.o,$(PROXY_OBJ))
+$(B)/tests/tools/monstand: tests/tools/monstand.c $(PROXY_CORE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iapop-proxy $(PIE_LDFLAGS) $< $(PROXY_CORE_OBJ) $(LIB) -lssl $(LIBS_GDBM) $(LIBS_CRYPTO) -o $@
+
 $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lpam -lpam_misc $(LIBS_GDBM) $(LIBS_CRYPTO) -lpthread -o $@
