@@ -59,7 +59,8 @@ DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpam0g-dev libqrencode-de
 DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
               oathtool zbar-tools debhelper lintian blhc \
-              openssh-server openssh-client login util-linux sudo lftp fail2ban
+              openssh-server openssh-client login util-linux sudo lftp fail2ban \
+              cyrus-clients libsasl2-modules-otp
 # Debian's two FTP daemons conflict (both provide ftp-server): the tests run
 # whichever is not installed unpacked under PKGDIR (scripts/deps.sh --unpack).
 DEPS_UNPACK := vsftpd proftpd-core
