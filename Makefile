@@ -61,6 +61,8 @@ DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base
               oathtool zbar-tools debhelper lintian blhc \
               openssh-server openssh-client login util-linux sudo lftp fail2ban \
               cyrus-clients libsasl2-modules-otp
+# bench/apop.sh: nginx's mail proxy beside apop-proxy.
+DEPS_BENCH := nginx libnginx-mod-mail
 # Debian's two FTP daemons conflict (both provide ftp-server): the tests run
 # whichever is not installed unpacked under PKGDIR (scripts/deps.sh --unpack).
 DEPS_UNPACK := vsftpd proftpd-core
@@ -93,7 +95,7 @@ SCRIPT_TESTS := $(sort $(wildcard tests/*/*.sh))
 all: $(LIB) $(PROGS)
 
 deps:
-	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST) --unpack $(PKGDIR) $(DEPS_UNPACK)
+	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_TEST) $(DEPS_BENCH) --unpack $(PKGDIR) $(DEPS_UNPACK)
 
 demo-deps:
 	@scripts/deps.sh $(DEPS_BUILD) $(DEPS_DEMO)
@@ -146,7 +148,7 @@ test: all $(UNIT_BIN) $(TOOL_BIN)
 	  tests/run-tests.sh $(UNIT_BIN) $(SCRIPT_TESTS)
 
 # Benchmarks print numbers and are not run by the tests.
-bench: all
+bench: all $(TOOL_BIN)
 	@for b in $(sort $(wildcard bench/*.sh)); do \
 	  PATH=$(DEBIAN_PATH) OTP_BUILD=$(abspath $(B)) OTP_SRC=$(CURDIR) $$b || exit 1; \
 	done
