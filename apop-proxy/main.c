@@ -246,6 +246,17 @@ static bool accept_one(int lfd)
 	fd = accept4(lfd, (struct sockaddr *)&ci.addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return errno != EAGAIN && errno != EWOULDBLOCK;
+	/*
+	 * Above FD_PRIVATE, so that a session process forked for it (or ahead)
+	 * does not inherit it: a stray copy would hold the connection open
+	 * after its own session closed it.
+	 */
+	if ((h = fcntl(fd, F_DUPFD_CLOEXEC, FD_PRIVATE)) < 0) {
+		close(fd);
+		return true;
+	}
+	close(fd);
+	fd = h;
 	if (ci.addr.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ci.addr)->sin_addr, ci.rhost,
 		          sizeof(ci.rhost));

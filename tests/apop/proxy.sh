@@ -195,6 +195,41 @@ PY
 )
 is "200 concurrent sessions, 200 users: all log in, STAT and QUIT" "200 ok []" "$out"
 
+# Session processes serving many connections, two monitors: every connection still ends when
+# its session does (no copy of it may stay in a session process forked meanwhile).
+start_proxy reuse "session_reuse 50" "monitors 2"
+out=$(timeout 120 python3 - "$PORT_reuse" "$APOP_SECRET" <<'PY'
+import hashlib, socket, sys, threading, time
+port, secret = int(sys.argv[1]), sys.argv[2].encode()
+ok, bad = [], []
+def one(i):
+    for n in range(4):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), 30)
+            s.settimeout(30)
+            f = s.makefile("rb")
+            ts = f.readline().split()[-1]
+            s.sendall(b"APOP m%d %s\r\nSTAT\r\nQUIT\r\n" % (100 + i, hashlib.md5(ts + secret).hexdigest().encode()))
+            r = [f.readline() for _ in range(3)]
+            s.settimeout(5)
+            t0 = time.monotonic()
+            rest = f.read()
+            if all(x.startswith(b"+OK") for x in r) and rest == b"" and time.monotonic() - t0 < 5:
+                ok.append(i)
+            else:
+                bad.append((r, rest[:40]))
+            s.close()
+        except Exception as e:
+            bad.append(repr(e))
+ts = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("%d ok" % len(ok), bad[:3])
+PY
+)
+is "session_reuse 50, monitors 2: 64 sessions in 16 at once all end at QUIT" "64 ok []" "$out"
+is "two monitors, as root" 2 "$(ps -o user= --ppid "$PID_reuse" | grep -c root)"
+
 # ---- limits, backend failures ----
 start_proxy small "max_connections 3" "max_per_host 3"
 (timeout 20 $PROBE talk "$PORT_small" sleep:4 >/dev/null 2>&1 &)
