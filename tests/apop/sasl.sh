@@ -10,13 +10,15 @@ add_user alice alicepw
 add_user rekey rekeypw
 add_user erin erinpw
 add_user pat patpw
+add_user lou loupw
 make_mail "$B/m1" "first" 3
 make_mail "$B/m2" "second" 400
-for u in alice rekey erin pat; do deliver "$u" "$B/m1"; deliver "$u" "$B/m2"; done
+for u in alice rekey erin pat lou; do deliver "$u" "$B/m1"; deliver "$u" "$B/m2"; done
 mkdir -p "$B/otp" && chmod 700 "$B/otp"
 enrol alice 500                 # challenges from 499: cyrus's client answers with hex
 enrol rekey 100                 # below 490: cyrus's client re-keys with init-hex
 enrol erin 500
+enrol lou 500
 "$OTPKEY" --db "$DB" disable erin
 start_dovecot
 start_proxy main
@@ -83,6 +85,15 @@ u1=$(talk "$P" "USER nosuch" | sed -n 2p | cut -c5-)
 like "the same challenge USER shows it" "Server challenge: $u1\$" "$(printf '%s\n' "$out" | grep 'Server challenge')"
 out=$(pop3t "$P" erin -m OTP -w "$OTP_PASS")
 check "a disabled user: authentication fails" sh -c 'printf "%s\n" "$1" | grep -q "^Authentication failed"' sh "$out"
+for i in 1 2 3 4 5; do pop3t "$P" lou -m OTP -w "wrong $i" >/dev/null; done
+is "five wrong pass phrases through the mechanism count as failures" 5 "$(info lou failures)"
+like "and lock the user out (libotp's rule, as for pam_otp)" '^locked until: [0-9]{4}-' \
+	"$(timeout 60 "$OTPKEY" --db "$DB" info lou | grep '^locked until: ')"
+is "during the lockout APOP, which can be guessed, is refused" "-ERR [AUTH] authentication failed" \
+	"$(talk "$P" "apop:lou:$APOP_SECRET" | sed -n 2p)"
+out=$(pop3t "$P" lou -m OTP -w "$OTP_PASS")
+check "a right RFC 2289 response, which cannot be, is still accepted (as pam_otp accepts it)" \
+	sh -c 'printf "%s\n" "$1" | grep -q "^Authenticated\."' sh "$out"
 
 # ---- a re-key through the mechanism (RFC 2243 init-hex, sent by cyrus's client below 490) ----
 before=$(logins rekey)
