@@ -211,6 +211,7 @@ FUZZ_LIBS     := $(LIBS_GDBM) $(LIBS_CRYPTO)
 FUZZ_EXTRA_fuzz_pam_options := pam_otp/options.c
 FUZZ_EXTRA_fuzz_pop3 := apop-proxy/pop3_parse.c
 FUZZ_EXTRA_fuzz_apop_config := apop-proxy/config.c
+FUZZ_EXTRA_fuzz_sasl := apop-proxy/sasl.c
 FUZZ_MAXLEN_fuzz_challenge  := 128
 FUZZ_MAXLEN_fuzz_response   := 600
 FUZZ_MAXLEN_fuzz_record     := 300
@@ -219,6 +220,7 @@ FUZZ_MAXLEN_fuzz_oath       := 2100
 FUZZ_MAXLEN_fuzz_pam_options := 512
 FUZZ_MAXLEN_fuzz_pop3 := 2048
 FUZZ_MAXLEN_fuzz_apop_config := 4096
+FUZZ_MAXLEN_fuzz_sasl := 1100
 
 .PHONY: fuzz fuzz-deps fuzz-build fuzz-smoke
 
