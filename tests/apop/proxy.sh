@@ -272,7 +272,8 @@ is "backend says [SYS/TEMP]: -ERR [SYS/TEMP]" "-ERR [SYS/TEMP] the mail store re
 is "a plain -ERR from the backend: [SYS/TEMP], and never its own text" \
 	"-ERR [SYS/TEMP] the mail store refused the login, try again later" \
 	"$(timeout 30 $PROBE talk "$PORT_fake" "apop:alice:$APOP_SECRET" 2>&1 | sed -n 2p)"
-(timeout 30 $PROBE talk "$P" "apop:m6:$APOP_SECRET" STAT sleep:3 STAT >"$B/during" 2>&1 &)
+# Held open while the processes are looked at (a scan of an ASan build takes seconds).
+(timeout 40 $PROBE talk "$P" "apop:m6:$APOP_SECRET" STAT sleep:20 STAT >"$B/during" 2>&1 &)
 # The proxy's processes are its master's children: the monitors (root) and a session process
 # per connection (the configured user), some forked ahead of their connection.  Waited for
 # until the relayed client has its STAT answer (at most 10 s: a loaded machine is slow).
@@ -286,11 +287,21 @@ is "one monitor (the default), as root" 1 "$(printf '%s\n' "$MONITORS" | grep -c
 roots=$(for p in $SESSIONS; do readlink "/proc/$p/root"; done | sort -u)
 is "the sessions are chrooted to the empty directory" "$B/empty" "$roots"
 check "and hold no key database descriptor" sh -c 'for p in $1; do ls -l "/proc/$p/fd"; done | grep -q otpkeys; test $? -ne 0' sh "$SESSIONS"
-# scan NEEDLE PID...: "found in PID..." or "not found", from every readable mapping.
+# scan NEEDLE PID...: "found in PID..." or "not found", from every readable mapping up to
+# 1 GiB (larger ones are a sanitizer's shadow memory), read in pieces.
 scan() {
-	timeout 60 python3 - "$@" <<'PY'
+	timeout 120 python3 - "$@" <<'PY'
 import sys
-needle, found = sys.argv[1].encode(), []
+needle, found, step = sys.argv[1].encode(), [], 1 << 22
+def has(mem, lo, hi):
+    tail = b""
+    for at in range(lo, hi, step):
+        mem.seek(at)
+        piece = tail + mem.read(min(step, hi - at))
+        if needle in piece:
+            return True
+        tail = piece[-len(needle):]
+    return False
 for pid in sys.argv[2:]:
     mem = open("/proc/%s/mem" % pid, "rb", 0)
     for line in open("/proc/%s/maps" % pid):
@@ -298,9 +309,10 @@ for pid in sys.argv[2:]:
         if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
             continue
         lo, hi = (int(x, 16) for x in addr.split("-"))
+        if hi - lo > 1 << 30:
+            continue
         try:
-            mem.seek(lo)
-            if needle in mem.read(hi - lo):
+            if has(mem, lo, hi):
                 found.append(pid)
                 break
         except (OSError, ValueError, OverflowError):
