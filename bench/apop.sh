@@ -32,6 +32,9 @@ done
 command -v nginx >/dev/null && [ -f "$NGX_MAIL" ] ||
 	{ echo "apop.sh: needs nginx and libnginx-mod-mail" >&2; exit 1; }
 
+# The load client, bounded (it ends a session silent for 30 s itself).
+pb() { timeout $((SECS + 120)) "$POPBENCH" "$@"; }
+
 # ---- the three paths -------------------------------------------------------------
 
 make_mail "$B/small" "small" 3
@@ -130,11 +133,11 @@ row() { printf '%-40s %12s %18s %18s\n' "$@"; }
 cell() { if [ "$2" = direct ]; then echo "$1"; else echo "$1 ($(ratio "$1" "$3"))"; fi; }
 
 # Warm up every user's mailbox (dovecot's indexes) and every path, then let dovecot settle.
-"$POPBENCH" sessions "$DPORT" pass 3 "$NUSERS" u "$NUSERS" "$USERPW" 1 >/dev/null 2>&1
+pb sessions "$DPORT" pass 3 "$NUSERS" u "$NUSERS" "$USERPW" 1 >/dev/null 2>&1
 for t in proxy nginx; do
-	"$POPBENCH" sessions "$(port_of $t)" apop 1 4 u "$NUSERS" "$APOP_SECRET" 1 >/dev/null 2>&1
+	pb sessions "$(port_of $t)" apop 1 4 u "$NUSERS" "$APOP_SECRET" 1 >/dev/null 2>&1
 done
-"$POPBENCH" bigretr "$DPORT" pass u0 "$USERPW" 2 2 >/dev/null 2>&1
+pb bigretr "$DPORT" pass u0 "$USERPW" 2 2 >/dev/null 2>&1
 sleep 3
 
 echo "POP3 benchmark: $SECS s per run, $NUSERS users, $(nproc) CPUs; ratios are to direct dovecot"
@@ -145,7 +148,7 @@ for conc in $CONCS; do
 		f=$(front $t)
 		sleep 2
 		f0=$(ticks_of "$f") b0=$(procs ticks "$DOVECOT_PID")
-		set -- $("$POPBENCH" sessions "$(port_of $t)" "$(mode_of $t)" "$SECS" "$conc" u \
+		set -- $(pb sessions "$(port_of $t)" "$(mode_of $t)" "$SECS" "$conc" u \
 			"$NUSERS" "$(secret_of $t)" 1 2>>"$B/popbench.err")
 		n=$2 s=$4 e=$6 p50=$8 p99=${10}
 		f1=$(ticks_of "$f") b1=$(procs ticks "$DOVECOT_PID")
@@ -174,7 +177,7 @@ done
 tputs=""
 for t in direct proxy nginx; do
 	sleep 2
-	set -- $("$POPBENCH" bigretr "$(port_of $t)" "$(mode_of $t)" u0 "$(secret_of $t)" 2 3 \
+	set -- $(pb bigretr "$(port_of $t)" "$(mode_of $t)" u0 "$(secret_of $t)" 2 3 \
 		2>>"$B/popbench.err")
 	mbs=$(awk -v b="$2" -v s="$4" 'BEGIN { printf "%.1f", b / s / 1048576 }')
 	[ $t = direct ] && d_mbs=$mbs
