@@ -11,14 +11,16 @@ add_user rekey rekeypw
 add_user erin erinpw
 add_user pat patpw
 add_user lou loupw
+add_user wordy wordypw
 make_mail "$B/m1" "first" 3
 make_mail "$B/m2" "second" 400
-for u in alice rekey erin pat lou; do deliver "$u" "$B/m1"; deliver "$u" "$B/m2"; done
+for u in alice rekey erin pat lou wordy; do deliver "$u" "$B/m1"; deliver "$u" "$B/m2"; done
 mkdir -p "$B/otp" && chmod 700 "$B/otp"
 enrol alice 500                 # challenges from 499: cyrus's client answers with hex
 enrol rekey 100                 # below 490: cyrus's client re-keys with init-hex
 enrol erin 500
 enrol lou 500
+enrol wordy 500
 "$OTPKEY" --db "$DB" disable erin
 start_dovecot
 start_proxy main
@@ -107,6 +109,16 @@ check "(the seed is not the old one)" test "$new" != "otp-md5 98 test ext"
 out=$(pop3t "$P" rekey -m OTP -w "$OTP_PASS")
 check "and the next login uses it" sh -c 'printf "%s\n" "$1" | grep -q "^Authenticated\."' sh "$out"
 is "two backend logins" "$((before + 2))" "$(logins rekey)"
+# init-word (RFC 2243) through the mechanism, with a new pass phrase and seed.
+printf '%s\n%s\n' "$OTP_PASS" "A new pass phrase." > "$B/phrases"
+iw=$("$OTPCALC" -t init-word --new-seed ab12 --passphrase-file "$B/phrases" "$(chal wordy)")
+like "(otpcalc made an init-word response)" '^init-word:' "$iw"
+is "an init-word response through AUTH OTP re-keys and logs in" \
+	"+OK logged in; the key was re-initialised, 498 one-time passwords left" \
+	"$(talk "$P" 'AUTH OTP AHdvcmR5' "b64:$iw" | sed -n 3p)"
+is "the user has the new seed" "otp-md5 498 ab12 ext" "$(chal wordy)"
+r=$(printf '%s\n' "A new pass phrase." | "$OTPCALC" -x 498 ab12 | tr -d ' ')
+is "and the new pass phrase logs in" "+OK logged in" "$(talk "$P" 'AUTH OTP AHdvcmR5' "b64:hex:$r" | sed -n 3p)"
 
 # ---- the dialogue's edges, with a scripted client ----
 out=$(talk "$P" "multi:AUTH")
