@@ -73,15 +73,15 @@ DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base
               oathtool zbar-tools debhelper lintian blhc \
               poppler-utils fonts-ipafont-gothic fonts-dejavu-core locales \
               openssh-server openssh-client login util-linux sudo lftp fail2ban \
-              postgresql-15 postgresql-client-15
+              postgresql-15 postgresql-client-15 cyrus-clients libsasl2-modules-otp
 # Debian's two FTP daemons conflict (both provide ftp-server): the tests run
 # whichever is not installed unpacked under PKGDIR (scripts/deps.sh --unpack).
 DEPS_UNPACK := vsftpd proftpd-core
 PKGDIR     := build/pkg
 # make demo: a private sshd and the ssh client.
 DEPS_DEMO  := openssh-server openssh-client util-linux python3
-# make bench: the peers measured beside pam_otp.
-DEPS_BENCH := libpam-oath
+# make bench: the peers measured beside pam_otp and apop-proxy.
+DEPS_BENCH := libpam-oath nginx libnginx-mod-mail
 # make fuzz: clang with its libFuzzer and sanitizer runtimes.
 DEPS_FUZZ  := clang libclang-rt-14-dev
 
@@ -193,6 +193,12 @@ $(SHIM): tests/shim/powercut.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) $< -ldl -o $@
 
+# The monitor's stand-in master runs apop-proxy's own objects, all but its main().
+PROXY_CORE_OBJ := $(filter-out $(B)/obj/apop-proxy/main.o,$(PROXY_OBJ))
+$(B)/tests/tools/monstand: tests/tools/monstand.c $(PROXY_CORE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iapop-proxy $(PIE_LDFLAGS) $< $(PROXY_CORE_OBJ) $(LIB) -lssl $(LIBS_STORE) $(LIBS_CRYPTO) -o $@
+
 $(B)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PIE_LDFLAGS) $< $(LIB) -lpam -lpam_misc $(LIBS_STORE) $(LIBS_CRYPTO) -lpthread -o $@
@@ -279,6 +285,7 @@ FUZZ_LIBS     := $(LIBS_STORE) $(LIBS_CRYPTO)
 FUZZ_EXTRA_fuzz_pam_options := pam_otp/options.c
 FUZZ_EXTRA_fuzz_pop3 := apop-proxy/pop3_parse.c
 FUZZ_EXTRA_fuzz_apop_config := apop-proxy/config.c
+FUZZ_EXTRA_fuzz_sasl := apop-proxy/sasl.c
 FUZZ_MAXLEN_fuzz_challenge  := 128
 FUZZ_MAXLEN_fuzz_response   := 600
 FUZZ_MAXLEN_fuzz_record     := 300
@@ -287,6 +294,7 @@ FUZZ_MAXLEN_fuzz_oath       := 2100
 FUZZ_MAXLEN_fuzz_pam_options := 512
 FUZZ_MAXLEN_fuzz_pop3 := 2048
 FUZZ_MAXLEN_fuzz_apop_config := 4096
+FUZZ_MAXLEN_fuzz_sasl := 1100
 
 .PHONY: fuzz fuzz-deps fuzz-build fuzz-smoke
 

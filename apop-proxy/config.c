@@ -41,6 +41,8 @@ static const struct key keys[] = {
 	BOOL("allow_plain_pass", allow_plain_pass),
 	UINT("max_connections", max_connections, 1, 1000),
 	UINT("max_per_host", max_per_host, 1, 1000),
+	UINT("monitors", monitors, 1, CONF_MONITORS_MAX),
+	UINT("session_reuse", session_reuse, 1, 100000),
 	UINT("login_timeout", login_timeout, 5, 3600),
 	UINT("auth_idle_timeout", auth_idle_timeout, 5, 600),
 	UINT("idle_timeout", idle_timeout, 600, 86400),     /* RFC 1939 s3: at least 10 minutes */
@@ -60,6 +62,8 @@ void config_defaults(struct config *c)
 	c->backend_tls = BTLS_NONE;
 	c->max_connections = 100;
 	c->max_per_host = 10;
+	c->monitors = 1;
+	c->session_reuse = 1;
 	c->login_timeout = 120;
 	c->auth_idle_timeout = 60;
 	c->idle_timeout = 600;
@@ -244,9 +248,31 @@ static bool set_policy(struct config *c, char **w, unsigned nw,
 	            o->min, o->max);
 }
 
+bool config_banner_host(const char *name, char *out, size_t size)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; name[i] != '\0'; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '.'))
+			continue;
+		if (j >= CONF_BANNER_HOST_MAX || j + 1 >= size)
+			return false;
+		out[j++] = ch;
+	}
+	out[j] = '\0';
+	if (j == 0)
+		snprintf(out, size, "localhost");
+	return true;
+}
+
 /* Checks the settings as a whole. */
 static bool check(const struct config *c, char *err, size_t errsize)
 {
+	char host[CONF_NAME_MAX + 1];
+
 	if (c->nlisten == 0)
 		return fail(err, errsize, 0, "no listen address");
 	if (c->backend_addr[0] == '\0')
@@ -275,6 +301,10 @@ static bool check(const struct config *c, char *err, size_t errsize)
 		return fail(err, errsize, 0, "auth_idle_timeout is above login_timeout");
 	if (c->max_per_host > c->max_connections)
 		return fail(err, errsize, 0, "max_per_host is above max_connections");
+	if (!config_banner_host(c->hostname, host, sizeof(host)))
+		return fail(err, errsize, 0, "hostname: at most %d letters, digits and dots (the "
+		            "banner's timestamp must fit %d octets)", CONF_BANNER_HOST_MAX,
+		            OTP_APOP_STAMP_MAX);
 	return true;
 }
 

@@ -1,171 +1,104 @@
-/* main.c - apop-proxy's master: config, listening sockets, connection limits, failure delays. */
+/* main.c - apop-proxy's master: listening sockets, the monitors, a session process per connection, limits. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/stat.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "proxy.h"
+#include "hosts.h"
+#include "pool.h"
 
 #ifndef APOP_PROXY_CONF
 #define APOP_PROXY_CONF "/etc/apop-proxy.conf"
 #endif
 
-#define HOSTS_MAX   2048    /* addresses remembered: more than max_connections allows */
-#define LISTEN_BACKLOG 128
+/* nginx's and Apache's default: a burst of connections waits in the kernel, not refused. */
+#define LISTEN_BACKLOG 511
+#define ACCEPTS_PER_WAKE 64
+#define STOP_WAIT_MS 5000
+#define SPARES_MIN 4            /* session processes forked ahead of their connections */
+#define SPARES_MAX 32           /* idle ones kept with session_reuse */
 
-struct host {
-	bool used;
-	uint8_t family;
-	uint8_t addr[16];
-	unsigned conns;
-	unsigned failures;
-	time_t last_failure;
-};
+/* What an epoll event is about: the tag in the high half, an index in the low. */
+enum { EV_LISTEN = 1, EV_SIGNAL, EV_MONITOR, EV_SESSION };
+#define EV(tag, i) ((uint64_t)(tag) << 32 | (uint32_t)(i))
 
-struct child {
+struct monitor {
 	pid_t pid;
-	int host;
+	int chan;
+	unsigned load;          /* its connections still running */
+	time_t started;
 };
 
 static struct proxy px;
 static int listen_fds[CONF_LISTEN_MAX];
 static unsigned nlisten;
-static int sig_pipe[2] = { -1, -1 };
-static int status_rd = -1;
-static struct host hosts[HOSTS_MAX];
-static struct child *children;
-static unsigned nchildren;
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (log_target() == LOGTO_SYSLOG)
-		fprintf(stderr, "apop-proxy: %s\n", buf);
-	plog(LOG_ERR, "%s", buf);
-	exit(1);
-}
-
-static void on_signal(int sig)
-{
-	int e = errno;
-	unsigned char c = (unsigned char)sig;
-
-	(void)!write(sig_pipe[1], &c, 1);
-	errno = e;
-}
+static int sig_fd = -1, ep = -1;
+static sigset_t sig_mask;
+static struct monitor mons[CONF_MONITORS_MAX];
+static uint64_t next_conn = 1;
 
 /* ---- set-up ------------------------------------------------------------------ */
 
-static void read_config(const char *path, struct config *cf)
+/* fd moved to FD_PRIVATE or above, close-on-exec: one close_range drops them all in a child. */
+static int private_fd(int fd)
 {
-	char *text = NULL, err[256];
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, FD_PRIVATE);
 
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		die("%s: not a regular file", path);
-	if ((st.st_mode & 022) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()))
-		die("%s: writable by others than its owner, or not owned by root", path);
-	if (st.st_size > CONF_TEXT_MAX)
-		die("%s: file too large", path);
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL)
-		die("out of memory");
-	n = read(fd, text, (size_t)st.st_size);
+	if (hi < 0)
+		die("fcntl: %s", strerror(errno));
 	close(fd);
-	if (n != st.st_size)
-		die("%s: read failed", path);
-	config_defaults(cf);
-	if (!config_parse(text, (size_t)n, cf, err, sizeof(err)))
-		die("%s: %s", path, err);
-	free(text);
+	return hi;
 }
 
-static SSL_CTX *tls_server(const struct config *cf)
+static void watch(int fd, uint64_t what)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = what };
 
-	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ctx, cf->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, cf->tls_key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1)
-		die("TLS: cannot use %s and %s: %s", cf->tls_cert, cf->tls_key,
-		    ERR_reason_error_string(ERR_get_error()));
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	return ctx;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		die("epoll_ctl: %s", strerror(errno));
 }
 
-static SSL_CTX *tls_client(const struct config *cf)
+static void watch_session(int fd, unsigned slot)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (ctx == NULL || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_load_verify_locations(ctx, cf->backend_ca, NULL) != 1)
-		die("TLS: cannot load the backend CA %s: %s", cf->backend_ca,
-		    ERR_reason_error_string(ERR_get_error()));
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	return ctx;
-}
-
-static bool to_sockaddr(const char *addr, unsigned port, struct sockaddr_storage *ss,
-                        socklen_t *len)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*in4);
-		return true;
-	}
-	if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-		return true;
-	}
-	return false;
+	watch(fd, EV(EV_SESSION, slot));
 }
 
 static void open_listeners(const struct config *cf)
 {
 	for (unsigned i = 0; i < cf->nlisten; i++) {
 		struct sockaddr_storage ss;
-		socklen_t len;
+		struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+		socklen_t len = 0;
 		int fd, one = 1;
 
-		if (!to_sockaddr(cf->listen[i].addr, cf->listen[i].port, &ss, &len))
+		memset(&ss, 0, sizeof(ss));
+		if (inet_pton(AF_INET, cf->listen[i].addr, &in4->sin_addr) == 1) {
+			in4->sin_family = AF_INET;
+			in4->sin_port = htons((uint16_t)cf->listen[i].port);
+			len = sizeof(*in4);
+		} else if (inet_pton(AF_INET6, cf->listen[i].addr, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons((uint16_t)cf->listen[i].port);
+			len = sizeof(*in6);
+		} else {
 			die("listen: bad address %s", cf->listen[i].addr);
+		}
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			die("socket: %s", strerror(errno));
@@ -175,175 +108,61 @@ static void open_listeners(const struct config *cf)
 		if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
 			die("listen on %s port %u: %s", cf->listen[i].addr, cf->listen[i].port,
 			    strerror(errno));
-		listen_fds[nlisten++] = fd;
+		listen_fds[nlisten] = private_fd(fd);
+		watch(listen_fds[nlisten], EV(EV_LISTEN, nlisten));
+		nlisten++;
 	}
 }
 
-/* The banner's host: letters, digits and dots only (mpop refuses anything else). */
-static void banner_host(const struct config *cf, char *out, size_t size)
+/* Signals arrive on a descriptor: no handler, no signal frames. */
+static void signals(void)
 {
-	char name[CONF_NAME_MAX + 1];
-	size_t j = 0;
-
-	if (cf->hostname[0] != '\0')
-		snprintf(name, sizeof(name), "%s", cf->hostname);
-	else if (gethostname(name, sizeof(name)) != 0)
-		name[0] = '\0';
-	name[sizeof(name) - 1] = '\0';
-	for (size_t i = 0; name[i] != '\0' && j + 1 < size; i++) {
-		char ch = name[i];
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    ch == '.')
-			out[j++] = ch;
-	}
-	out[j] = '\0';
-	if (j == 0)
-		snprintf(out, size, "localhost");
-}
-
-static void check_chroot(const char *dir)
-{
-	struct stat st;
-
-	if (dir[0] == '\0')
-		return;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		die("chroot %s: not a directory", dir);
-	if (st.st_uid != 0 || (st.st_mode & 022) != 0)
-		die("chroot %s: must be owned by root and writable by nobody else", dir);
-}
-
-static void setup(const char *path, bool foreground, bool test_only)
-{
-	struct config *cf = &px.cf;
-	struct passwd *pw;
-	unsigned char secret[32];
-	enum otp_err e;
-	int sp[2];
-
-	read_config(path, cf);
-	log_init(foreground || cf->log == LOGTO_STDERR ? LOGTO_STDERR : LOGTO_SYSLOG);
-	if ((pw = getpwnam(cf->user)) == NULL)
-		die("user %s: no such account", cf->user);
-	if (pw->pw_uid == 0)
-		die("user %s: must not be root", cf->user);
-	px.uid = pw->pw_uid;
-	px.gid = pw->pw_gid;
-	check_chroot(cf->chroot_dir);
-	banner_host(cf, px.host, sizeof(px.host));
-	if (!to_sockaddr(cf->backend_addr, cf->backend_port, &px.backend, &px.backend_len))
-		die("backend: bad address %s", cf->backend_addr);
-	if (cf->tls_cert[0] != '\0')
-		px.tls_server = tls_server(cf);
-	if (cf->backend_tls != BTLS_NONE)
-		px.tls_client = tls_client(cf);
-
-	px.policy = cf->policy;
-	px.policy.db = cf->db[0] != '\0' ? cf->db : NULL;
-	/* The database must be usable now, not at the first login; this also makes the host secret. */
-	if ((e = otp_db_host_secret(px.policy.db, px.policy.lock_ms, secret)) != OTP_OK)
-		die("%s: %s", otp_db_path(px.policy.db), otp_strerror(e));
-	otp_wipe(secret, sizeof(secret));
-	if (test_only) {
-		printf("%s: configuration OK\n", path);
-		exit(0);
-	}
-
-	open_listeners(cf);
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0 || pipe2(sp, O_CLOEXEC) != 0)
-		die("pipe: %s", strerror(errno));
-	status_rd = sp[0];
-	px.status_fd = sp[1];
-	if (fcntl(status_rd, F_SETFL, O_NONBLOCK) != 0)
-		die("fcntl: %s", strerror(errno));
-	children = calloc(cf->max_connections, sizeof(*children));
-	if (children == NULL)
-		die("out of memory");
-
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&sig_mask);
+	sigaddset(&sig_mask, SIGCHLD);
+	sigaddset(&sig_mask, SIGTERM);
+	sigaddset(&sig_mask, SIGINT);
+	sigaddset(&sig_mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &sig_mask, NULL) != 0 ||
+	    (sig_fd = signalfd(-1, &sig_mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		die("signalfd: %s", strerror(errno));
+	sig_fd = private_fd(sig_fd);
+	watch(sig_fd, EV(EV_SIGNAL, 0));
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* ---- addresses ---------------------------------------------------------------- */
-
-static void addr_key(const struct sockaddr_storage *ss, uint8_t *family, uint8_t addr[16])
+/* In a new child: nothing of the master's but the descriptors below FD_PRIVATE. */
+static void child_start(void)
 {
-	memset(addr, 0, 16);
-	*family = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET)
-		memcpy(addr, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, 4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(addr, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, 16);
+	(void)close_range(FD_PRIVATE, ~0U, 0);
+	(void)sigprocmask(SIG_UNBLOCK, &sig_mask, NULL);
 }
 
-/* The entry for an address, made (evicting an idle one) when create; -1 if none. */
-static int host_find(uint8_t family, const uint8_t addr[16], bool create)
+static void start_monitor(unsigned i)
 {
-	int free_slot = -1, oldest = -1;
+	int sv[2];
+	pid_t pid;
 
-	for (int i = 0; i < HOSTS_MAX; i++) {
-		struct host *h = &hosts[i];
-
-		if (!h->used) {
-			if (free_slot < 0)
-				free_slot = i;
-			continue;
-		}
-		if (h->family == family && memcmp(h->addr, addr, 16) == 0)
-			return i;
-		if (h->conns == 0 && (oldest < 0 || h->last_failure < hosts[oldest].last_failure))
-			oldest = i;
+	mons[i].started = time(NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		plog(LOG_ERR, "socketpair: %s", strerror(errno));
+		return;
 	}
-	if (!create)
-		return -1;
-	if (free_slot < 0)
-		free_slot = oldest;
-	if (free_slot < 0)
-		return -1;
-	memset(&hosts[free_slot], 0, sizeof(hosts[free_slot]));
-	hosts[free_slot].used = true;
-	hosts[free_slot].family = family;
-	memcpy(hosts[free_slot].addr, addr, 16);
-	return free_slot;
-}
-
-static void host_release(int i)
-{
-	struct host *h = &hosts[i];
-
-	if (h->conns > 0)
-		h->conns--;
-	if (h->conns == 0 && h->failures == 0)
-		h->used = false;
-}
-
-static void read_outcomes(void)
-{
-	struct outcome o;
-
-	while (read(status_rd, &o, sizeof(o)) == (ssize_t)sizeof(o)) {
-		int i = host_find(o.family, o.addr, !o.success);
-
-		if (i < 0)
-			continue;
-		if (o.success) {
-			hosts[i].failures = 0;
-		} else {
-			if (time(NULL) - hosts[i].last_failure > (time_t)px.cf.fail_memory)
-				hosts[i].failures = 0;
-			hosts[i].failures++;
-			hosts[i].last_failure = time(NULL);
-		}
+	sv[0] = private_fd(sv[0]);
+	pid = fork();
+	if (pid == 0) {
+		child_start();
+		monitor_run(&px, sv[1]);
 	}
+	close(sv[1]);
+	if (pid < 0) {
+		plog(LOG_ERR, "fork: %s", strerror(errno));
+		close(sv[0]);
+		return;
+	}
+	/* A busy monitor must not stall the accepting: the next one takes the connection. */
+	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	mons[i] = (struct monitor){ .pid = pid, .chan = sv[0], .started = mons[i].started };
+	watch(sv[0], EV(EV_MONITOR, i));
 }
 
 /* ---- connections ---------------------------------------------------------------- */
@@ -354,18 +173,90 @@ static void refuse(int fd, const char *msg)
 	close(fd);
 }
 
-static void accept_one(int lfd)
+/* The running monitors, least loaded first into order[]; how many. */
+static unsigned monitors_by_load(unsigned order[CONF_MONITORS_MAX])
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < px.cf.monitors; i++) {
+		unsigned k;
+
+		if (mons[i].chan < 0)
+			continue;
+		for (k = n++; k > 0 && mons[order[k - 1]].load > mons[i].load; k--)
+			order[k] = order[k - 1];
+		order[k] = i;
+	}
+	return n;
+}
+
+/* "<pid.time.random@host>": letters, digits, '.' and one '@' (RFC 1939 s7), unique per connection. */
+static bool make_stamp(pid_t pid, char *buf, size_t size)
+{
+	unsigned char r[8];
+	int n;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return false;
+	n = snprintf(buf, size, "<%ld.%lld.%02x%02x%02x%02x%02x%02x%02x%02x@%s>", (long)pid,
+	             (long long)time(NULL), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], px.host);
+	return n > 0 && (size_t)n < size;
+}
+
+/* Gives the connection a session process and a monitor; false if none takes it. */
+static bool start_connection(int fd, struct client_info *ci, int h)
+{
+	unsigned order[CONF_MONITORS_MAX], n = monitors_by_load(order), k;
+	int slot = pool_idle(&px, child_start, watch_session), sv[2];
+	bool ok = false;
+
+	if (n == 0 || slot < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		return false;
+	ci->pid = (int32_t)pool_slot((unsigned)slot)->pid;
+	ci->conn = next_conn++;
+	if (!make_stamp(ci->pid, ci->stamp, sizeof(ci->stamp))) {
+		close(sv[0]);
+		close(sv[1]);
+		return false;
+	}
+	for (k = 0; k < n; k++)
+		if (msg_send(mons[order[k]].chan, MM_SESSION, ci, sizeof(*ci), sv[0]))
+			break;
+	if (k < n && pool_hand((unsigned)slot, fd, sv[1], ci, h, (int)order[k])) {
+		mons[order[k]].load++;
+		host_at(h)->conns++;
+		ok = true;
+	} else {
+		plog(LOG_ERR, "no monitor or session process took the connection from %s", ci->rhost);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return ok;
+}
+
+/* Takes one waiting connection; false when none is waiting. */
+static bool accept_one(int lfd)
 {
 	struct client_info ci;
 	socklen_t len = sizeof(ci.addr);
 	uint8_t family, addr[16];
-	pid_t pid;
 	int fd, h;
 
 	memset(&ci, 0, sizeof(ci));
-	fd = accept4(lfd, (struct sockaddr *)&ci.addr, &len, SOCK_CLOEXEC);
+	fd = accept4(lfd, (struct sockaddr *)&ci.addr, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
-		return;
+		return errno != EAGAIN && errno != EWOULDBLOCK;
+	/*
+	 * Above FD_PRIVATE, so that a session process forked for it (or ahead)
+	 * does not inherit it: a stray copy would hold the connection open
+	 * after its own session closed it.
+	 */
+	if ((h = fcntl(fd, F_DUPFD_CLOEXEC, FD_PRIVATE)) < 0) {
+		close(fd);
+		return true;
+	}
+	close(fd);
+	fd = h;
 	if (ci.addr.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ci.addr)->sin_addr, ci.rhost,
 		          sizeof(ci.rhost));
@@ -375,113 +266,187 @@ static void accept_one(int lfd)
 	else
 		snprintf(ci.rhost, sizeof(ci.rhost), "?");
 	addr_key(&ci.addr, &family, addr);
-	if (nchildren >= px.cf.max_connections) {
+	if (pool_busy() >= px.cf.max_connections) {
 		plog(LOG_NOTICE, "too many connections; refused rhost=%s", ci.rhost);
 		refuse(fd, "-ERR [SYS/TEMP] too many connections, try again later\r\n");
-		return;
+		return true;
 	}
 	h = host_find(family, addr, true);
-	if (h < 0 || hosts[h].conns >= px.cf.max_per_host) {
+	if (h < 0 || host_at(h)->conns >= px.cf.max_per_host) {
 		plog(LOG_NOTICE, "too many connections from one address; refused rhost=%s", ci.rhost);
 		refuse(fd, "-ERR [SYS/TEMP] too many connections from your address\r\n");
-		return;
+		return true;
 	}
-	if (hosts[h].failures > 0 &&
-	    time(NULL) - hosts[h].last_failure > (time_t)px.cf.fail_memory)
-		hosts[h].failures = 0;
-	ci.prior_failures = hosts[h].failures;
-	pid = fork();
-	if (pid < 0) {
-		plog(LOG_ERR, "fork: %s", strerror(errno));
+	ci.prior_failures = host_failures(h, px.cf.fail_memory);
+	if (!start_connection(fd, &ci, h)) {
 		refuse(fd, "-ERR [SYS/TEMP] try again later\r\n");
-		return;
-	}
-	if (pid == 0) {
-		signal(SIGCHLD, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		for (unsigned i = 0; i < nlisten; i++)
-			close(listen_fds[i]);
-		close(sig_pipe[0]);
-		close(sig_pipe[1]);
-		close(status_rd);
-		free(children);
-		monitor_run(&px, fd, &ci);
+		return true;
 	}
 	close(fd);
-	hosts[h].conns++;
-	for (unsigned i = 0; i < px.cf.max_connections; i++)
-		if (children[i].pid == 0) {
-			children[i].pid = pid;
-			children[i].host = h;
-			nchildren++;
-			break;
+	return true;
+}
+
+/* ---- the children's messages, children ending ---------------------------------------- */
+
+static void connection_ended(int host, int mon)
+{
+	if (host >= 0)
+		host_release(host);
+	if (mon >= 0 && mons[mon].load > 0)
+		mons[mon].load--;
+}
+
+static void on_monitor(unsigned i)
+{
+	unsigned char buf[sizeof(struct outcome) + sizeof(uint64_t)];
+	uint32_t type = 0;
+
+	for (;;) {
+		ssize_t n = msg_recv(mons[i].chan, &type, buf, sizeof(buf), NULL);
+		uint64_t conn;
+
+		if (n == MSG_AGAIN)
+			return;
+		if (n == MSG_EOF) {
+			close(mons[i].chan);
+			mons[i].chan = -1;      /* started again once reaped */
+			return;
+		}
+		if (type == MM_OUTCOME && n == (ssize_t)sizeof(struct outcome)) {
+			host_outcome((const struct outcome *)(const void *)buf, px.cf.fail_memory);
+		} else if (type == MM_KILL && n == (ssize_t)sizeof(conn)) {
+			memcpy(&conn, buf, sizeof(conn));
+			pool_kill(conn, (int)i);
+		}
+	}
+}
+
+static void on_session(unsigned slot)
+{
+	int host = -1, mon = -1;
+
+	if (!pool_on_ctl(slot, &host, &mon))
+		return;
+	connection_ended(host, mon);
+	if (pool_spares() > SPARES_MAX)
+		pool_retire(slot);
+}
+
+static void reaped(pid_t pid)
+{
+	int host = -1, mon = -1;
+	bool busy = false;
+
+	if (pool_reaped(pid, &busy, &host, &mon)) {
+		if (busy)
+			connection_ended(host, mon);
+		return;
+	}
+	for (unsigned i = 0; i < px.cf.monitors; i++)
+		if (mons[i].pid == pid) {
+			plog(LOG_ERR, "monitor %ld ended; starting another", (long)pid);
+			if (mons[i].chan >= 0)
+				close(mons[i].chan);
+			mons[i].chan = -1;
+			mons[i].pid = 0;
 		}
 }
 
+/* Children that ended; monitors that died started again (at most once a second each). */
 static void reap(void)
 {
 	pid_t pid;
-	int status;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (unsigned i = 0; i < px.cf.max_connections; i++)
-			if (children[i].pid == pid) {
-				host_release(children[i].host);
-				children[i].pid = 0;
-				nchildren--;
-				break;
-			}
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		reaped(pid);
+	for (unsigned i = 0; i < px.cf.monitors; i++)
+		if (mons[i].pid == 0 && time(NULL) != mons[i].started)
+			start_monitor(i);
 }
+
+static void shutdown_all(void) __attribute__((noreturn));
 
 static void shutdown_all(void)
 {
-	for (unsigned i = 0; i < px.cf.max_connections; i++)
-		if (children[i].pid > 0)
-			kill(children[i].pid, SIGTERM);
+	int64_t until = mono_ms() + STOP_WAIT_MS;
+
+	pool_kill_all();
+	for (unsigned i = 0; i < px.cf.monitors; i++)
+		if (mons[i].pid > 0)
+			kill(mons[i].pid, SIGTERM);
+	/* Every child waited for (bounded), so that none outlives the master. */
+	while (mono_ms() < until) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+
+		if (pid < 0)
+			break;
+		if (pid == 0)
+			(void)poll(NULL, 0, 10);
+	}
 	plog(LOG_INFO, "stopped");
 	exit(0);
 }
 
+static void on_signals(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP)
+			shutdown_all();
+	reap();
+}
+
+static void dispatch(uint64_t what)
+{
+	unsigned i = (uint32_t)what;
+
+	switch (what >> 32) {
+	case EV_LISTEN:
+		for (int k = 0; k < ACCEPTS_PER_WAKE && accept_one(listen_fds[i]); k++)
+			;
+		break;
+	case EV_SIGNAL:
+		on_signals();
+		break;
+	case EV_MONITOR:
+		if (mons[i].chan >= 0)
+			on_monitor(i);
+		break;
+	case EV_SESSION:
+		if (pool_slot(i)->ctl >= 0)
+			on_session(i);
+		break;
+	}
+}
+
+static void serve(void) __attribute__((noreturn));
+
 static void serve(void)
 {
-	struct pollfd p[CONF_LISTEN_MAX + 2];
-	unsigned n = 0;
+	struct epoll_event evs[64];
+	bool can_spawn = true;
 
-	for (unsigned i = 0; i < nlisten; i++)
-		p[n++] = (struct pollfd){ .fd = listen_fds[i], .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = status_rd, .events = POLLIN };
-	p[n++] = (struct pollfd){ .fd = sig_pipe[0], .events = POLLIN };
-	plog(LOG_INFO, "started; backend %s port %u", px.cf.backend_addr, px.cf.backend_port);
+	plog(LOG_INFO, "started; backend %s port %u, %u monitors", px.cf.backend_addr,
+	     px.cf.backend_port, px.cf.monitors);
 	for (;;) {
-		if (poll(p, n, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("poll: %s", strerror(errno));
-		}
-		if (p[n - 1].revents & POLLIN) {
-			unsigned char sig[64];
-			ssize_t got = read(sig_pipe[0], sig, sizeof(sig));
+		int n = epoll_wait(ep, evs, 64, can_spawn && pool_spares() < SPARES_MIN ? 0 : 1000);
 
-			for (ssize_t i = 0; i < got; i++)
-				if (sig[i] == SIGTERM || sig[i] == SIGINT || sig[i] == SIGHUP)
-					shutdown_all();
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		/* Outcomes and ends first, so that a client's next connection sees its last failure. */
+		for (int pass = 0; pass < 2; pass++)
+			for (int k = 0; k < n; k++)
+				if ((evs[k].data.u64 >> 32 == EV_LISTEN) == (pass == 1))
+					dispatch(evs[k].data.u64);
+		if (n == 0) {
 			reap();
+			/* Quiet: fork the spares the next connections will take (retried each second after a failure). */
+			can_spawn = pool_spares() >= SPARES_MIN ||
+			            pool_spawn(&px, child_start, watch_session) >= 0;
+		} else {
+			can_spawn = true;
 		}
-		if (p[n - 2].revents & POLLIN)
-			read_outcomes();
-		/* Outcomes first, so a client's next connection sees its last failure. */
-		for (unsigned i = 0; i < nlisten; i++)
-			if (p[i].revents & POLLIN)
-				for (int k = 0; k < 16; k++) {
-					struct pollfd q = { .fd = listen_fds[i], .events = POLLIN };
-
-					if (poll(&q, 1, 0) <= 0)
-						break;
-					reap();
-					accept_one(listen_fds[i]);
-				}
 	}
 }
 
@@ -490,7 +455,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: apop-proxy [-d] [-t] [-f CONFIG]\n"
 	        "  -f CONFIG  the configuration file (default " APOP_PROXY_CONF ")\n"
 	        "  -d         log to standard error instead of syslog\n"
-	        "  -t         check the configuration and the key database, then exit\n"
+	        "  -t         check the configuration and everything it names, then exit\n"
 	        "  -V         print the version\n");
 }
 
@@ -528,7 +493,24 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() != 0 && !test_only)
 		die("must be started as root (it binds, then drops to its user)");
-	setup(conf, foreground, test_only);
+	proxy_setup(&px, conf, foreground, true);
+	if (test_only) {
+		printf("%s: configuration OK\n", conf);
+		return 0;
+	}
+	/* Root, with the key store's state in its monitors: no ptrace by the sessions' user, no core. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("prctl: %s", strerror(errno));
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll: %s", strerror(errno));
+	ep = private_fd(ep);
+	open_listeners(&px.cf);
+	if (!pool_init(px.cf.max_connections + SPARES_MAX + 1) || !hosts_init())
+		die("out of memory");
+	signals();
+	for (unsigned i = 0; i < CONF_MONITORS_MAX; i++)
+		mons[i].chan = -1;
+	for (unsigned i = 0; i < px.cf.monitors; i++)
+		start_monitor(i);
 	serve();
-	return 0;
 }

@@ -7,14 +7,14 @@
 static const struct {
 	const char *name;
 	unsigned min_args, max_args;
-	bool rest;              /* one argument: the rest of the line */
+	bool rest;              /* the last argument: the rest of the line */
 } table[CMD__COUNT] = {
 	[CMD_CAPA] = { "CAPA", 0, 0, false },
 	[CMD_USER] = { "USER", 1, 1, false },
 	[CMD_PASS] = { "PASS", 1, 1, true },
 	[CMD_APOP] = { "APOP", 2, 2, false },
 	[CMD_STLS] = { "STLS", 0, 0, false },
-	[CMD_AUTH] = { "AUTH", 0, 2, false },
+	[CMD_AUTH] = { "AUTH", 0, 2, true },
 	[CMD_QUIT] = { "QUIT", 0, 0, false },
 	[CMD_NOOP] = { "NOOP", 0, 0, false },
 	[CMD_STAT] = { "STAT", 0, 0, false },
@@ -31,14 +31,14 @@ const char *pop3_cmd_name(enum pop3_cmd_id id)
 	return (unsigned)id < CMD__COUNT ? table[id].name : "?";
 }
 
-int pop3_find_line(const char *buf, size_t len, size_t *linelen, size_t *consumed)
+int pop3_find_line(const char *buf, size_t len, size_t max, size_t *linelen, size_t *consumed)
 {
-	size_t scan = len < POP3_LINE_MAX ? len : POP3_LINE_MAX;
+	size_t scan = len < max ? len : max;
 	const char *lf = memchr(buf, '\n', scan);
 	size_t n;
 
 	if (lf == NULL)
-		return len >= POP3_LINE_MAX ? -1 : 0;
+		return len >= max ? -1 : 0;
 	n = (size_t)(lf - buf);
 	*consumed = n + 1;
 	if (n > 0 && buf[n - 1] == '\r')
@@ -83,7 +83,7 @@ enum pop3_parse_res pop3_parse(const char *line, size_t len, struct pop3_cmd *cm
 		return P3_UNKNOWN;
 	cmd->id = (enum pop3_cmd_id)k;
 
-	if (table[k].rest) {
+	if (table[k].rest && table[k].max_args == 1) {
 		/* "PASS " and then anything printable, spaces included. */
 		if (kw + 1 >= len)
 			return P3_ARGS;
@@ -100,10 +100,17 @@ enum pop3_parse_res pop3_parse(const char *line, size_t len, struct pop3_cmd *cm
 		if (line[start] != ' ' || start + 1 >= len || line[start + 1] == ' ')
 			return P3_ARGS;
 		start++;
-		for (end = start; end < len && line[end] != ' '; end++)
-			;
 		if (cmd->nargs == table[k].max_args)
 			return P3_ARGS;
+		if (table[k].rest && cmd->nargs + 1 == table[k].max_args) {
+			/* AUTH's initial response: the rest of the line, within it. */
+			memcpy(cmd->rest, line + start, len - start);
+			cmd->rest[len - start] = '\0';
+			cmd->nargs++;
+			break;
+		}
+		for (end = start; end < len && line[end] != ' '; end++)
+			;
 		if (end - start > POP3_ARG_MAX)
 			return P3_ARG_LONG;
 		memcpy(cmd->arg[cmd->nargs], line + start, end - start);

@@ -12,15 +12,20 @@ static void check_cmd(const char *line, size_t len)
 	FUZZ_ASSERT(len + 2 <= POP3_LINE_MAX);
 	FUZZ_ASSERT((unsigned)c.id < CMD__COUNT);
 	FUZZ_ASSERT(c.nargs <= POP3_ARGS);
-	for (unsigned i = 0; i < c.nargs && c.id != CMD_PASS; i++) {
+	/* PASS's argument, and AUTH's initial response after the mechanism, are in rest. */
+	bool in_rest = c.id == CMD_PASS || (c.id == CMD_AUTH && c.nargs == 2);
+	unsigned words = c.id == CMD_PASS ? 0 : in_rest ? c.nargs - 1 : c.nargs;
+
+	for (unsigned i = 0; i < words; i++) {
 		size_t n = strlen(c.arg[i]);
 
 		FUZZ_ASSERT(n >= 1 && n <= POP3_ARG_MAX);
 		for (size_t k = 0; k < n; k++)
 			FUZZ_ASSERT((unsigned char)c.arg[i][k] > 0x20 && (unsigned char)c.arg[i][k] != 0x7f);
 	}
-	if (c.id == CMD_PASS) {
-		FUZZ_ASSERT(c.nargs == 1 && c.rest[0] != '\0');
+	if (in_rest) {
+		FUZZ_ASSERT(c.rest[0] != '\0' && strlen(c.rest) <= POP3_PASS_MAX);
+		FUZZ_ASSERT(c.id != CMD_PASS || c.nargs == 1);
 		for (const char *p = c.rest; *p != '\0'; p++)
 			FUZZ_ASSERT((unsigned char)*p >= 0x20 && (unsigned char)*p != 0x7f);
 	}
@@ -36,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Frame the input as the session does, and parse every line found. */
 	while (off < size) {
 		size_t linelen = 0, used = 0;
-		int f = pop3_find_line((const char *)buf + off, size - off, &linelen, &used);
+		int f = pop3_find_line((const char *)buf + off, size - off, POP3_LINE_MAX, &linelen,
+		                       &used);
 
 		if (f <= 0) {
 			FUZZ_ASSERT(f == 0 || size - off >= POP3_LINE_MAX);

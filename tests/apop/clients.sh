@@ -9,8 +9,13 @@ make_mail "$B/m1" "first" 3
 make_mail "$B/m2" "big one" 70000      # about 5.4 MB
 make_mail "$B/m3" "third" 40
 for m in m1 m2 m3; do deliver alice "$B/$m"; done
+add_user dis dispw
+add_user lock lockpw
 mkdir -p "$B/otp" && chmod 700 "$B/otp"
 enrol alice
+enrol dis
+enrol lock
+"$OTPKEY" --db "$DB" disable dis
 start_dovecot
 start_proxy main
 P=$PORT_main
@@ -126,6 +131,18 @@ check "still nothing at the backend" test "$(logins)" = "$before"
 timeout 60 $PROBE fetch "$T" stls-pass alice alicepw "$B/plain.stls" "$B/cert.pem" >/dev/null 2>&1
 same "after STLS, an allowed plaintext PASS goes through to the backend" "$B/plain.stls" "$B/py.d"
 check "logged as method=pass" grep -q 'login; method=pass user=alice rhost=127.0.0.1' "$B/tls.log"
+# Pass-through logins obey otpkey disable and the lockout (libotp's otp_password_verdict).
+export POP_CA="$B/cert.pem"
+pt() { timeout 60 $PROBE talk "$T" stls "USER $1" "PASS $2" 2>&1 | sed -n 4p; }
+is() { if [ "$3" = "$2" ]; then ok "$1"; else notok "$1"; diag "want: $2" "got:  $3"; fi; }
+is "(the same dialogue: an enabled user logs in)" "+OK logged in" "$(pt alice alicepw)"
+is "after STLS, a disabled user's right backend password is refused" "-ERR [AUTH] authentication failed" \
+	"$(pt dis dispw)"
+for i in 1 2 3 4 5; do pt lock "wrong$i" >/dev/null; done
+is "five wrong backend passwords count as failures" 5 \
+	"$(timeout 60 "$OTPKEY" --db "$DB" info lock | sed -n 's/^failures: //p')"
+is "and the user is locked out: the right one is refused too" "-ERR [AUTH] authentication failed" \
+	"$(pt lock lockpw)"
 check "CAPA offers STLS only where configured" sh -c \
 	'timeout 60 $1 talk "$2" multi:CAPA 2>/dev/null | grep -qx STLS && ! timeout 60 $1 talk "$3" multi:CAPA 2>/dev/null | grep -qx STLS' \
 	sh "$PROBE" "$T" "$P"

@@ -6,6 +6,9 @@
             apop:USER:SECRET  APOP with the digest of the banner's timestamp,
             otp:USER          USER, then PASS with otpcalc's response (pass phrase: $OTP_PASS),
             multi:TEXT        send TEXT and read a multi-line reply,
+            b64:TEXT          send base64 of TEXT (Python escapes: \\0 for NUL), a SASL client message,
+            dec               print the base64 after "+ " in the last reply, decoded, as "= TEXT",
+            stls              STLS, then TLS with the certificate in $POP_CA (name not checked),
             sleep:SECONDS, eof (read until the server closes; prints the lines and "EOF")
   probe.py fetch PORT MODE USER SECRET OUT [CAFILE]
       MODE apop | pass | otp (SECRET unused) | stls-apop | stls-pass: log in, RETR every
@@ -17,6 +20,7 @@
       "sessions N seconds S"
   probe.py bigretr PORT MODE USER SECRET MSG TIMES   prints "bytes N seconds S"
 """
+import base64
 import hashlib
 import os
 import re
@@ -116,12 +120,29 @@ def show(b):
     print(b.decode("latin-1"), flush=True)
 
 
+def unescape(text):
+    return text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+
+
 def talk(port, steps):
     c = Conn(port)
     show(c.banner)
+    last = b""
     try:
         for st in steps:
-            if st.startswith("apop:"):
+            if st == "dec":
+                print("= " + base64.b64decode(last[2:]).decode("latin-1"), flush=True)
+            elif st == "stls":
+                last = c.cmd("STLS")
+                show(last)
+                ctx = ssl.create_default_context(cafile=os.environ["POP_CA"])
+                ctx.check_hostname = False
+                c.s = ctx.wrap_socket(c.s, server_hostname="proxy.test")
+            elif st.startswith("b64:"):
+                c.send(base64.b64encode(unescape(st[4:])) + b"\r\n")
+                last = c.line()
+                show(last)
+            elif st.startswith("apop:"):
                 _, user, secret = st.split(":", 2)
                 show(apop(c, user, secret))
             elif st.startswith("otp:"):
@@ -139,11 +160,11 @@ def talk(port, steps):
             else:
                 multi = st.startswith("multi:")
                 text = st[6:] if multi else st
-                data = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+                data = unescape(text)
                 if not data.endswith(b"\n"):
                     data += b"\r\n"
                 c.send(data)
-                r = c.line()
+                r = last = c.line()
                 show(r)
                 if multi and r.startswith(b"+OK"):
                     for l in c.multi():
