@@ -33,9 +33,15 @@ static int (*real_unlink)(const char *);
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 
+/*
+ * Run as a constructor, and again by any call that comes first: a
+ * sanitizer's runtime, started before us, opens files from its own start.
+ */
 __attribute__((constructor))
 static void init(void)
 {
+	if (real_openat != NULL)
+		return;
 	real_fsync = dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
 	real_rename = dlsym(RTLD_NEXT, "rename");
@@ -122,11 +128,13 @@ static int synced(int fd, int (*real)(int))
 
 int fsync(int fd)
 {
+	init();
 	return synced(fd, real_fsync);
 }
 
 int fdatasync(int fd)
 {
+	init();
 	return synced(fd, real_fdatasync);
 }
 
@@ -134,8 +142,11 @@ int rename(const char *from, const char *to)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	const char *fa = watched(from), *fb = watched(to);
-	int l = shadow_lock(), r = real_rename(from, to);
+	int l, r;
 
+	init();
+	l = shadow_lock();
+	r = real_rename(from, to);
 	if (r == 0 && fa != NULL && fb != NULL && shadow_path(a, fa) && shadow_path(b, fb) &&
 	    real_rename(a, b) != 0 && errno == ENOENT)
 		real_unlink(b);     /* renamed over by a file never synced: nothing survives */
@@ -148,8 +159,10 @@ int unlink(const char *path)
 {
 	char a[PATH_MAX];
 	const char *f = watched(path);
-	int r = real_unlink(path);
+	int r;
 
+	init();
+	r = real_unlink(path);
 	if (r == 0 && f != NULL && shadow_path(a, f))
 		real_unlink(a);
 	return r;
@@ -167,6 +180,7 @@ int open(const char *path, int flags, ...)
 	va_list ap;
 	mode_t mode;
 
+	init();
 	va_start(ap, flags);
 	mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
 	va_end(ap);
@@ -180,6 +194,7 @@ int openat(int dirfd, const char *path, int flags, ...)
 	va_list ap;
 	mode_t mode;
 
+	init();
 	va_start(ap, flags);
 	mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
 	va_end(ap);
