@@ -178,8 +178,12 @@ $(B)/otpkey: $(OTPKEY_OBJ) $(LIB)
 $(B)/apop-proxy: $(PROXY_OBJ) $(LIB)
 	$(CC) $(PIE_LDFLAGS) $^ -lssl $(LIBS_STORE) $(LIBS_CRYPTO) -o $@
 
+# -z nodelete: a process that runs many logins (a mail or web front, a
+# daemon's worker) maps the module and its libraries once, not at every
+# pam_end; unmapping them cost more than the login itself (TLB flushes
+# on every CPU).
 $(PAM_MOD): $(PAM_OBJ) $(LIB) pam_otp/pam_otp.map
-	$(CC) -shared $(ALL_LDFLAGS) -Wl,-z,defs -Wl,--version-script=pam_otp/pam_otp.map \
+	$(CC) -shared $(ALL_LDFLAGS) -Wl,-z,defs -Wl,-z,nodelete -Wl,--version-script=pam_otp/pam_otp.map \
 	  $(PAM_OBJ) $(LIB) -lpam $(LIBS_STORE) $(LIBS_CRYPTO) -o $@
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB)

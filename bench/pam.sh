@@ -1,7 +1,9 @@
 #!/bin/sh
-# pam.sh - durable logins per second through the real libpam (pam_start_confdir,
-# the module loaded and unloaded per login, as sshd does), beside what bounds
-# them, all measured in this run on this disk:
+# pam.sh - durable logins per second through the real libpam (pam_start_confdir
+# to pam_end for every login, in long-running processes: libpam opens the
+# module at each pam_start; linked -z nodelete, it is mapped once per process,
+# as in a daemon that runs many logins), beside what bounds them, all measured
+# in this run on this disk:
 #   - the raw pwrite+fdatasync rate: a durable login needs at least one sync;
 #   - pam_oath (Debian's libpam-oath, HOTP users file), the peer, driven by
 #     the same driver with HOTP codes;

@@ -144,6 +144,10 @@ sleep 1
 d2=$(reply 2 "USER dave")
 like "a second login while the first is held open: a challenge at once" '^\+OK otp-md5 [0-9]+ [a-z0-9]+ ext$' "$d2"
 check "not the one the first login shows (RFC 2289 s9)" test "$d2" != "$(sed -n 2p "$B/held")"
+# Held open still: the second login answers its own challenge and gets in.
+d2resp=$(printf '%s\n' "$OTP_PASS" | "$OTPCALC" $(echo "$d2" | awk '{ print $3, $4 }'))
+is "and logs in with its response while the first is still held open" "+OK logged in" \
+	"$(reply 3 "USER dave" "PASS $d2resp")"
 sleep 6
 out=$(timeout 60 python3 - "$P" "$APOP_SECRET" <<'PY'
 import hashlib, socket, sys
