@@ -20,11 +20,7 @@ start_dovecot
 start_proxy main
 P=$PORT_main
 
-# A test certificate for STLS, made now: CN and SANs for the name and the address.
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=proxy.test" \
-	-addext "subjectAltName=DNS:proxy.test,IP:127.0.0.1" \
-	-keyout "$B/key.pem" -out "$B/cert.pem" >/dev/null 2>&1
-chmod 600 "$B/key.pem"
+test_cert
 start_proxy tls "tls_cert $B/cert.pem" "tls_key $B/key.pem" "allow_plain_pass yes"
 T=$PORT_tls
 
