@@ -111,13 +111,23 @@ void gshm_marks_put(struct gshm *m, const char *user, const struct otp_marks *in
 
 enum wal_type { WAL_STORE = 1, WAL_DELETE = 2, WAL_NOOP = 3 };
 
+/* An entry of the index: where the latest entry of a key starts (+ 1; 0 = free), and the key's hash. */
+struct wal_slot {
+	uint32_t off;
+	uint32_t hash;
+};
+
+#define WAL_INDEX 4096              /* twice the most entries WAL_CHECKPOINT bytes can hold */
+
 /*
- * The log's descriptor and a copy of what we have read of it: the bytes
- * in use are read once per generation, then only what was added since.
+ * The log's descriptor, a copy of what we have read of it and an index of
+ * the copy: the bytes in use are read once per generation, then only what
+ * was added since.
  */
 struct gwal {
 	int fd;
 	unsigned char *buf;             /* WAL_CHECKPOINT bytes */
+	struct wal_slot *idx;           /* WAL_INDEX slots */
 	size_t have;                    /* of generation gen */
 	uint64_t gen;
 };
@@ -131,6 +141,8 @@ struct wal_ref {
 
 enum otp_err gwal_open(struct gwal *w, const struct gpaths *p);
 void gwal_close(struct gwal *w);
+/* The copy wiped and the index emptied: the next read starts from the log. */
+void gwal_forget(struct gwal *w);
 /*
  * After a boot: the entries of generation gen that are whole, from the
  * start; returns the bytes they take.  What follows was never durable.

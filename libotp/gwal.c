@@ -18,6 +18,10 @@
 #define ENT_MAGIC   "OTPW"
 #define ENT_HDR     16
 #define ENT_VAL_MAX 8192
+#define ENT_MIN     32          /* gwal_size(1, 0) */
+
+/* Half full at most, so that a probe always ends. */
+_Static_assert(WAL_INDEX >= 2 * (WAL_CHECKPOINT / ENT_MIN), "the log's index is too small");
 
 static size_t pad8(size_t n)
 {
@@ -35,6 +39,7 @@ enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 	enum otp_err rc;
 
 	w->buf = NULL;
+	w->idx = NULL;
 	w->have = 0;
 	w->gen = 0;
 	if ((rc = gfile_open(p->wal, O_RDWR, false, &w->fd, NULL)) != OTP_OK)
@@ -43,41 +48,79 @@ enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 		gwal_close(w);
 		return OTP_ERR_DB_CORRUPT;
 	}
-	if ((w->buf = malloc(WAL_CHECKPOINT)) == NULL) {
+	if ((w->buf = malloc(WAL_CHECKPOINT)) == NULL ||
+	    (w->idx = calloc(WAL_INDEX, sizeof(*w->idx))) == NULL) {
 		gwal_close(w);
 		return OTP_ERR_NOMEM;
 	}
 	return OTP_OK;
 }
 
-void gwal_close(struct gwal *w)
+void gwal_forget(struct gwal *w)
 {
-	if (w->buf != NULL) {
+	if (w->buf != NULL)
 		otp_wipe(w->buf, w->have);
-		free(w->buf);
-	}
-	if (w->fd >= 0)
-		close(w->fd);
-	w->buf = NULL;
-	w->fd = -1;
+	if (w->idx != NULL)
+		memset(w->idx, 0, WAL_INDEX * sizeof(*w->idx));
 	w->have = 0;
 }
 
-/* The copy, brought up to end bytes of generation gen. */
+void gwal_close(struct gwal *w)
+{
+	gwal_forget(w);
+	free(w->buf);
+	free(w->idx);
+	if (w->fd >= 0)
+		close(w->fd);
+	w->buf = NULL;
+	w->idx = NULL;
+	w->fd = -1;
+}
+
+static size_t entry_at(const struct gwal *w, size_t off, size_t end, uint64_t gen, bool check,
+                       const unsigned char **key, size_t *keylen, struct wal_ref *ref);
+static void index_entry(struct gwal *w, size_t off, const unsigned char *key, size_t keylen);
+
+/* The copy extended to end bytes from the file; on failure it is forgotten. */
+static enum otp_err read_to(struct gwal *w, size_t end)
+{
+	while (w->have < end) {
+		ssize_t r = pread(w->fd, w->buf + w->have, end - w->have, (off_t)w->have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			gwal_forget(w);
+			return OTP_ERR_DB_IO;
+		}
+		w->have += (size_t)r;
+	}
+	return OTP_OK;
+}
+
+/*
+ * The copy, brought up to end bytes of generation gen, and the new entries
+ * indexed; OTP_ERR_DB_CORRUPT when they do not fill the bytes in use.
+ */
 static enum otp_err catch_up(struct gwal *w, uint64_t gen, size_t end)
 {
-	if (w->gen != gen || w->have > end) {
-		w->gen = gen;
-		w->have = 0;
-	}
-	while (w->have < end) {
-		ssize_t n = pread(w->fd, w->buf + w->have, end - w->have, (off_t)w->have);
+	const unsigned char *k;
+	struct wal_ref ref;
+	size_t off, kl, n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return OTP_ERR_DB_IO;
-		w->have += (size_t)n;
+	if (w->gen != gen || w->have > end) {
+		gwal_forget(w);
+		w->gen = gen;
+	}
+	off = w->have;
+	if (read_to(w, end) != OTP_OK)
+		return OTP_ERR_DB_IO;
+	/* Headers only on the way; an entry used is checked whole. */
+	for (; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n)
+		index_entry(w, off, k, kl);
+	if (off != end) {
+		gwal_forget(w);
+		return OTP_ERR_DB_CORRUPT;
 	}
 	return OTP_OK;
 }
@@ -117,112 +160,92 @@ size_t gwal_recover(struct gwal *w, uint64_t gen)
 	struct wal_ref ref;
 	size_t off = 0, kl, n;
 
-	if (catch_up(w, gen, WAL_CHECKPOINT) != OTP_OK)
+	gwal_forget(w);
+	w->gen = gen;
+	if (read_to(w, WAL_CHECKPOINT) != OTP_OK)
 		return 0;
 	while ((n = entry_at(w, off, WAL_CHECKPOINT, gen, true, &key, &kl, &ref)) > 0)
 		off += n;
-	w->have = off;
+	gwal_forget(w);     /* read again, and indexed, when used */
 	return off;
 }
 
-enum otp_err gwal_find(struct gwal *w, uint64_t gen, size_t end, const char *key, size_t keylen,
-                       struct wal_ref *out, bool *found)
-{
-	const unsigned char *k;
-	struct wal_ref ref;
-	size_t off = 0, kl, n, at = SIZE_MAX;
-	enum otp_err rc;
-
-	*found = false;
-	if ((rc = catch_up(w, gen, end)) != OTP_OK)
-		return rc;
-	/* Headers only on the way; the one entry used is checked whole. */
-	while ((n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0) {
-		if (kl == keylen && memcmp(k, key, keylen) == 0)
-			at = off;
-		off += n;
-	}
-	if (off != end)
-		return OTP_ERR_DB_CORRUPT;
-	if (at == SIZE_MAX)
-		return OTP_OK;
-	if (entry_at(w, at, end, gen, true, &k, &kl, out) == 0)
-		return OTP_ERR_DB_CORRUPT;
-	*found = true;
-	return OTP_OK;
-}
-
-/* ---- every key's latest entry ---------------------------------------------------- */
-
-struct slot {
-	size_t off;         /* of the latest entry, + 1; 0 = free */
-	uint32_t hash;
-};
+/* ---- the index: every key's latest entry in the copy ------------------------------ */
 
 static uint32_t hash_key(const unsigned char *k, size_t n)
 {
-	uint32_t h = 2166136261u;   /* FNV-1a: an index for this walk, nothing stored */
+	uint32_t h = 2166136261u;   /* FNV-1a: an index in memory, nothing stored */
 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ k[i]) * 16777619u;
 	return h;
 }
 
-/* The slot for key in t (size a power of two): its own, or the free one it would take. */
-static struct slot *lookup(const struct gwal *w, uint64_t gen, struct slot *t, size_t size,
-                           const unsigned char *key, size_t keylen, uint32_t h)
+/* The slot for key: its own, or the free one it would take (the index is never full). */
+static struct wal_slot *lookup(const struct gwal *w, const unsigned char *key, size_t keylen, uint32_t h)
 {
-	for (size_t i = h & (size - 1);; i = (i + 1) & (size - 1)) {
+	for (size_t i = h & (WAL_INDEX - 1);; i = (i + 1) & (WAL_INDEX - 1)) {
+		struct wal_slot *t = &w->idx[i];
 		const unsigned char *k;
 		struct wal_ref ref;
 		size_t kl;
 
-		if (t[i].off == 0)
-			return &t[i];
-		if (t[i].hash == h && entry_at(w, t[i].off - 1, WAL_CHECKPOINT, gen, false, &k, &kl, &ref) > 0 &&
+		if (t->off == 0)
+			return t;
+		if (t->hash == h && entry_at(w, t->off - 1, w->have, w->gen, false, &k, &kl, &ref) > 0 &&
 		    kl == keylen && memcmp(k, key, keylen) == 0)
-			return &t[i];
+			return t;
 	}
+}
+
+static void index_entry(struct gwal *w, size_t off, const unsigned char *key, size_t keylen)
+{
+	uint32_t h = hash_key(key, keylen);
+	struct wal_slot *s = lookup(w, key, keylen, h);
+
+	s->off = (uint32_t)off + 1;
+	s->hash = h;
+}
+
+enum otp_err gwal_find(struct gwal *w, uint64_t gen, size_t end, const char *key, size_t keylen,
+                       struct wal_ref *out, bool *found)
+{
+	const unsigned char *k;
+	const struct wal_slot *s;
+	size_t kl;
+	enum otp_err rc;
+
+	*found = false;
+	if ((rc = catch_up(w, gen, end)) != OTP_OK)
+		return rc;
+	s = lookup(w, (const unsigned char *)key, keylen, hash_key((const unsigned char *)key, keylen));
+	if (s->off == 0)
+		return OTP_OK;
+	if (entry_at(w, s->off - 1, end, gen, true, &k, &kl, out) == 0)
+		return OTP_ERR_DB_CORRUPT;
+	*found = true;
+	return OTP_OK;
 }
 
 enum otp_err gwal_latest(struct gwal *w, uint64_t gen, size_t end, gwal_each_fn fn,
                          void *arg)
 {
-	size_t size = 64, count = 0, off, n, kl;
 	const unsigned char *k;
 	struct wal_ref ref;
-	struct slot *t;
+	size_t off, n, kl;
 	enum otp_err rc;
 
 	if ((rc = catch_up(w, gen, end)) != OTP_OK)
 		return rc;
-	for (off = 0; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n)
-		count++;
-	while (size < 2 * count)
-		size *= 2;
-	if ((t = calloc(size, sizeof(*t))) == NULL)
-		return OTP_ERR_NOMEM;
 	for (off = 0; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n) {
-		uint32_t h = hash_key(k, kl);
-		struct slot *s = lookup(w, gen, t, size, k, kl, h);
-
-		s->off = off + 1;
-		s->hash = h;
-	}
-	for (off = 0; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n) {
-		struct slot *s = lookup(w, gen, t, size, k, kl, hash_key(k, kl));
-
-		if (s->off != off + 1)
+		if (lookup(w, k, kl, hash_key(k, kl))->off != off + 1)
 			continue;       /* a later entry for the key follows */
-		if (entry_at(w, off, end, gen, true, &k, &kl, &ref) == 0) {
-			rc = OTP_ERR_DB_CORRUPT;
-			break;
-		}
+		if (entry_at(w, off, end, gen, true, &k, &kl, &ref) == 0)
+			return OTP_ERR_DB_CORRUPT;
 		if (!fn((const char *)k, kl, &ref, arg))
 			break;
 	}
-	free(t);
-	return rc;
+	return OTP_OK;
 }
 
 /* ---- writing, and making it durable ------------------------------------------------ */
@@ -236,8 +259,6 @@ enum otp_err gwal_append(struct gwal *w, uint64_t gen, size_t end, enum wal_type
 
 	if (keylen == 0 || keylen > KEY_MAX || vallen > ENT_VAL_MAX || end + n > WAL_CHECKPOINT)
 		return OTP_ERR_INVALID;
-	if (w->gen != gen || w->have != end)
-		w->have = 0;        /* our copy no longer ends where the log does */
 	memset(e, 0, n);
 	memcpy(e, ENT_MAGIC, 4);
 	otp_put_u32(e + 4, (uint32_t)gen);
