@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <gdbm.h>
 
@@ -42,6 +43,8 @@ enum otp_err gfile_check_dir(const char *dir, bool create);
 /* Opens a file of the store (never through a symlink), checked safe; may create it 0600. */
 enum otp_err gfile_open(const char *p, int flags, bool may_create, int *fd, bool *created);
 enum otp_err gfile_sync_dir(const char *dir);
+/* fd is still the file at p (not replaced, no symlink), still safe as gfile_open checks, and min_size bytes at least. */
+enum otp_err gfile_still(int fd, const char *p, size_t min_size);
 enum otp_err gdb_err(int gdbm_errno_value);
 /* Opens the GDBM file at path, checked, as a reader or a writer. */
 enum otp_err gdb_open(const char *path, bool write, GDBM_FILE *dbf);
@@ -86,6 +89,7 @@ struct shm_hdr {
 struct gshm {
 	int fd;
 	struct shm_hdr *h;              /* the mapping: SHM_SIZE bytes */
+	char boot[40];                  /* the boot it was opened in */
 };
 
 /*
@@ -97,6 +101,8 @@ typedef enum otp_err (*gshm_init_fn)(struct gshm *m, void *arg);
 enum otp_err gshm_open(struct gshm *m, const struct gpaths *p, unsigned lock_ms,
                        gshm_init_fn init, void *arg);
 void gshm_close(struct gshm *m);
+/* The state is still valid for the boot it was opened in (a process never outlives its boot). */
+bool gshm_current(const struct gshm *m);
 /* The store's lock, waited for at most lock_ms: OTP_ERR_DB_LOCK. */
 enum otp_err gshm_lock(struct gshm *m, unsigned lock_ms);
 void gshm_unlock(struct gshm *m);
@@ -181,6 +187,8 @@ struct gdbm_store {
 	uint64_t dbf_gen;
 	uint64_t head;                  /* the log's head while we hold the lock */
 	bool create;
+	uid_t euid;                     /* who opened it */
+	bool suspect;                   /* a read failed: not kept open for the next open */
 };
 
 struct ent {

@@ -150,6 +150,20 @@ enum otp_err gfile_open(const char *p, int flags, bool may_create, int *fdp, boo
 	return OTP_OK;
 }
 
+enum otp_err gfile_still(int fd, const char *p, size_t min_size)
+{
+	struct stat st, at;
+
+	if (fstat(fd, &st) != 0 || lstat(p, &at) != 0)
+		return OTP_ERR_DB_OPEN;
+	if (st.st_dev != at.st_dev || st.st_ino != at.st_ino)
+		return OTP_ERR_DB_OPEN;     /* replaced, or removed and made again */
+	if (!S_ISREG(st.st_mode) || !secret_mode_ok(&st))
+		return OTP_ERR_DB_PERM;
+	/* Shorter than a mapping of it: touching the mapping would kill the process. */
+	return (size_t)st.st_size >= min_size ? OTP_OK : OTP_ERR_DB_CORRUPT;
+}
+
 /* ---- GDBM ------------------------------------------------------------------------ */
 
 enum otp_err gdb_err(int e)

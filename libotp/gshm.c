@@ -121,6 +121,7 @@ enum otp_err gshm_open(struct gshm *m, const struct gpaths *p, unsigned lock_ms,
 	m->h = NULL;
 	if ((rc = boot_id(boot)) != OTP_OK)
 		return rc;
+	memcpy(m->boot, boot, sizeof(m->boot));
 	if ((rc = gfile_open(p->lock, O_RDWR, true, &m->fd, NULL)) != OTP_OK)
 		return rc;
 	if (fstat(m->fd, &st) != 0 ||
@@ -147,6 +148,11 @@ out:
 	if (rc != OTP_OK)
 		gshm_close(m);
 	return rc;
+}
+
+bool gshm_current(const struct gshm *m)
+{
+	return m->h != NULL && valid(m->h, m->boot);
 }
 
 void gshm_close(struct gshm *m)

@@ -558,7 +558,10 @@ const char *otp_tok_name(enum otp_tok_type t);
  * libotp itself never reads the environment (it runs inside setuid
  * programs' PAM stacks).  Every call below opens, works and closes: no
  * lock is held between calls, so none is held while a person types, and
- * a call returns OTP_OK only once its change is durable.
+ * a call returns OTP_OK only once its change is durable.  A process keeps
+ * the last local store it closed open (unlocked, its copy of the log
+ * wiped) for its next call, checked first to be still the same files,
+ * still safe; a child it forks does not inherit it.
  */
 
 #define OTP_DB_LOCK_MS      5000 /* default wait for the store's lock */
@@ -657,6 +660,14 @@ enum otp_err otp_db_set_host_secret(const char *spec, unsigned lock_ms, const un
  * Returns: OTP_OK, or a store error (OTP_ERR_DB_MISSING for a store that does not exist).
  */
 enum otp_err otp_db_flush(const char *spec, unsigned lock_ms);
+
+/*
+ * Closes the local store this process keeps open between calls: for a
+ * program that changes the store's files by other means than these calls
+ * (a test), or that gives up its privileges without exec.
+ * Returns: nothing.
+ */
+void otp_db_release(void);
 
 /*
  * The user's outstanding logins (RFC 2289 s9 challenges not yet answered

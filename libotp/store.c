@@ -49,6 +49,11 @@ void otp_store_close(struct otp_store *s)
 		s->ops->close(s);
 }
 
+void otp_db_release(void)
+{
+	otp_gdbm_release();
+}
+
 enum otp_login_res otp_store_res(enum otp_err e)
 {
 	switch (e) {

@@ -107,6 +107,8 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
                            struct otp_store **s);
 enum otp_err otp_pg_open(const char *uri, unsigned lock_ms, bool create,
                          struct otp_store **s);
+/* Closes the local store kept open for the next open (otp_db_release). */
+void otp_gdbm_release(void);
 
 /* Marks, encoded the same way by every store (store.c). */
 #define OTP_MARK_SIZE   20

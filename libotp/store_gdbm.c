@@ -1,10 +1,12 @@
 /* store_gdbm.c - the local store: GDBM as of the last checkpoint, the log since, the shared lock (otpkeys(5)). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <gdbm.h>
@@ -161,6 +163,8 @@ static enum otp_err read_key(struct gdbm_store *g, const char *key, unsigned cha
 	rc = gdb_fetch(g->dbf, key, keylen, buf, size, len, found);
 	if (rc == OTP_ERR_DB_CORRUPT && gdbm_needs_recovery(g->dbf) && (rc = repair(g)) == OTP_OK)
 		rc = gdb_fetch(g->dbf, key, keylen, buf, size, len, found);
+	if (rc != OTP_OK)
+		g->suspect = true;
 	return rc;
 }
 
@@ -340,6 +344,8 @@ static enum otp_err g_foreach(struct otp_store *s, otp_db_each_fn fn, void *arg)
 out:
 	leave(g);
 	free(e.v);
+	if (rc != OTP_OK || bad != OTP_OK)
+		g->suspect = true;
 	return rc == OTP_OK ? bad : rc;
 }
 
@@ -408,16 +414,108 @@ static enum otp_err g_flush(struct otp_store *s)
 	return rc;
 }
 
-static void g_close(struct otp_store *s)
+static void g_free(struct gdbm_store *g)
 {
-	struct gdbm_store *g = gs(s);
-
 	if (g->dbf != NULL)
 		gdbm_close(g->dbf);
 	gwal_close(&g->w);
 	gshm_close(&g->m);
 	otp_wipe(g, sizeof(*g));
 	free(g);
+}
+
+/*
+ * ---- one store kept open between the stores of a process ----------------------------
+ *
+ * A process that runs many logins (a daemon: pam_otp.so is never unloaded)
+ * keeps the last store it closed open, with no lock held (not even the
+ * shared flock, so a rebuild after a reboot never waits for it) and its
+ * copy of the log wiped; the next open of the same path takes it back once
+ * its files are still the ones at the path and still safe, and the shared
+ * state still for this boot.  A child forked meanwhile never has it.
+ */
+static pthread_mutex_t park_mx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t park_once = PTHREAD_ONCE_INIT;
+static struct gdbm_store *parked;
+
+static void park_prepare(void)
+{
+	pthread_mutex_lock(&park_mx);
+}
+
+static void park_parent(void)
+{
+	pthread_mutex_unlock(&park_mx);
+}
+
+static void park_child(void)
+{
+	struct gdbm_store *g = parked;
+
+	parked = NULL;
+	pthread_mutex_unlock(&park_mx);
+	if (g != NULL)
+		g_free(g);
+}
+
+static void park_init(void)
+{
+	(void)pthread_atfork(park_prepare, park_parent, park_child);
+}
+
+static bool still_ours(struct gdbm_store *g)
+{
+	return g->euid == geteuid() && flock(g->m.fd, LOCK_SH | LOCK_NB) == 0 &&
+	       gfile_check_dir(g->p.dir, false) == OTP_OK &&
+	       gfile_still(g->m.fd, g->p.lock, SHM_SIZE) == OTP_OK &&
+	       gfile_still(g->w.fd, g->p.wal, WAL_SIZE) == OTP_OK &&
+	       (g->dbf == NULL || gfile_still(gdbm_fdesc(g->dbf), g->p.db, 1) == OTP_OK) &&
+	       gshm_current(&g->m);
+}
+
+/* The parked store for p, if it is still good to use (any other is closed). */
+static struct gdbm_store *unpark(const struct gpaths *p)
+{
+	struct gdbm_store *g;
+
+	pthread_mutex_lock(&park_mx);
+	g = parked;
+	parked = NULL;
+	pthread_mutex_unlock(&park_mx);
+	if (g != NULL && (strcmp(g->p.db, p->db) != 0 || !still_ours(g))) {
+		g_free(g);
+		g = NULL;
+	}
+	return g;
+}
+
+void otp_gdbm_release(void)
+{
+	struct gdbm_store *g;
+
+	pthread_mutex_lock(&park_mx);
+	g = parked;
+	parked = NULL;
+	pthread_mutex_unlock(&park_mx);
+	if (g != NULL)
+		g_free(g);
+}
+
+static void g_close(struct otp_store *s)
+{
+	struct gdbm_store *g = gs(s);
+
+	if (!g->create && !g->suspect && pthread_once(&park_once, park_init) == 0) {
+		gwal_forget(&g->w);
+		pthread_mutex_lock(&park_mx);
+		if (parked == NULL && flock(g->m.fd, LOCK_UN) == 0) {
+			parked = g;
+			g = NULL;
+		}
+		pthread_mutex_unlock(&park_mx);
+	}
+	if (g != NULL)
+		g_free(g);
 }
 
 static const struct otp_store_ops gdbm_ops = {
@@ -433,7 +531,7 @@ static const struct otp_store_ops gdbm_ops = {
 enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
                            struct otp_store **out)
 {
-	struct gdbm_store *g;
+	struct gdbm_store *g, *k;
 	struct stat st;
 	enum otp_err rc;
 
@@ -443,9 +541,18 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
 	g->base.ops = &gdbm_ops;
 	g->base.lock_ms = lock_ms;
 	g->create = create;
+	g->euid = geteuid();
 	g->m.fd = g->w.fd = -1;
-	if ((rc = gpaths_make(&g->p, path)) != OTP_OK ||
-	    (rc = gfile_check_dir(g->p.dir, create)) != OTP_OK)
+	if ((rc = gpaths_make(&g->p, path)) != OTP_OK)
+		goto out;
+	/* The store is there and good (create would change nothing): the one kept open. */
+	if ((k = unpark(&g->p)) != NULL) {
+		g_free(g);
+		k->base.lock_ms = lock_ms;
+		*out = &k->base;
+		return OTP_OK;
+	}
+	if ((rc = gfile_check_dir(g->p.dir, create)) != OTP_OK)
 		goto out;
 	/* Nothing is made beside a base that is not there, unless asked to. */
 	if (!create && lstat(g->p.db, &st) != 0) {
@@ -458,6 +565,6 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
 	*out = &g->base;
 out:
 	if (rc != OTP_OK)
-		g_close(&g->base);
+		g_free(g);
 	return rc;
 }

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 #include <gdbm.h>
 #include <openssl/evp.h>
@@ -191,6 +193,7 @@ static void raw_store(const char *db, const char *key, const void *val, size_t l
 	assert_non_null(dbf);
 	assert_int_equal(gdbm_store(dbf, k, v, GDBM_REPLACE), 0);
 	assert_int_equal(gdbm_close(dbf), 0);
+	otp_db_release();       /* GDBM changed behind the store's back: no reader kept from before */
 }
 
 static void write_file(const char *p, const void *buf, size_t len)
@@ -1051,6 +1054,7 @@ static void test_gdbm_repair(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, junk, sizeof(junk), 4096), (ssize_t)sizeof(junk));
 	close(fd);
+	otp_db_release();
 	rc = otp_db_foreach(f->db, 1000, count_fn, &n);
 	/* Either everything came back, or the loss is reported: never silent. */
 	assert_true((rc == OTP_OK && n == 300) || rc == OTP_ERR_DB_CORRUPT);
@@ -1063,6 +1067,70 @@ static void test_gdbm_repair(void **state)
 	assert_true(rc == OTP_OK || rc == OTP_ERR_DB_CORRUPT);
 	assert_int_equal(put(f->db, "u0000", 100), OTP_OK);
 	assert_int_equal(get_seq(f->db, "u0000"), 100);
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The store kept open between calls: never across a fork, never holding a flock, never past its files. */
+static void test_kept_open(void **state)
+{
+	struct fx *f = *state;
+	int before, fd, st;
+	pid_t pid;
+
+	otp_db_release();
+	before = count_fds();
+	assert_int_equal(put(f->db, "alice", 7), OTP_OK);
+	assert_int_equal(count_fds(), before);          /* a store made by the call is not kept */
+	assert_int_equal(get_seq(f->db, "alice"), 7);
+	assert_int_equal(count_fds(), before + 3);      /* the lock file, the log, the base */
+	assert_int_equal(get_seq(f->db, "alice"), 7);
+	assert_int_equal(count_fds(), before + 3);      /* taken back, not opened again */
+
+	/* No flock is held while it is kept: a rebuild after a reboot never waits for it. */
+	fd = open(f->lock, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	close(fd);
+
+	/* A child does not inherit it. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(count_fds() == before ? 0 : 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* The store removed and made again by another process: the new one is read. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unlink(f->db) != 0 || unlink(f->wal) != 0 || unlink(f->lock) != 0)
+			_exit(1);
+		_exit(put(f->db, "alice", 9) == OTP_OK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(get_seq(f->db, "alice"), 9);
+	assert_int_equal(count_fds(), before + 3);
+
+	/* Its checks are made again when it is taken back. */
+	assert_int_equal(chmod(f->wal, 0640), 0);
+	expect_perm(f->db);
+	assert_int_equal(chmod(f->wal, 0600), 0);
+	assert_int_equal(get_seq(f->db, "alice"), 9);
+	otp_db_release();
+	assert_int_equal(count_fds(), before);
 }
 
 static void test_foreach_empty(void **state)
@@ -1099,6 +1167,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreach_and_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gdbm_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_open, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
