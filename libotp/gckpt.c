@@ -1,6 +1,9 @@
 /* gckpt.c - the local store's checkpoints: the log's latest entries written into the GDBM base (otpkeys(5)). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gdbm.h>
 
@@ -68,19 +71,16 @@ static enum otp_err del(GDBM_FILE dbf, const char *key, size_t keylen)
 }
 
 /*
- * The log's latest entries into the base.  A record replaced by one of
- * the same size (what logins write) GDBM writes where the old one was,
- * touching nothing else, so a write torn by a power cut hurts only a record
- * the log still holds whole.  Users added or removed change GDBM's own
- * structure; that GDBM does in place too, as it always did here.
+ * The log's latest entries into the GDBM file at path, synced, then the
+ * generation that says the log is in, synced.
  */
-static enum otp_err apply_all(struct gdbm_store *g, const struct ents *e, uint64_t gen)
+static enum otp_err apply_all(const char *path, const struct ents *e, uint64_t gen)
 {
 	unsigned char v[8];
 	GDBM_FILE w = NULL;
 	enum otp_err rc;
 
-	if ((rc = gdb_open(g->p.db, true, &w)) != OTP_OK)
+	if ((rc = gdb_open(path, true, &w)) != OTP_OK)
 		return rc;
 	for (size_t i = 0; i < e->n && rc == OTP_OK; i++)
 		rc = e->v[i].ref.type == WAL_STORE
@@ -100,6 +100,94 @@ static enum otp_err apply_all(struct gdbm_store *g, const struct ents *e, uint64
 }
 
 /*
+ * Whether every entry replaces a record of the same size, which GDBM
+ * writes where the old one was, touching nothing else: a write cut short
+ * (a process killed, a power cut) then hurts only a record the log still
+ * holds whole.  Users added or removed, or a record that changes size,
+ * change GDBM's own structure, which GDBM does in place and not atomically.
+ */
+static enum otp_err same_places(struct gdbm_store *g, const struct ents *e, bool *same)
+{
+	*same = true;
+	for (size_t i = 0; i < e->n && *same; i++) {
+		datum k = { .dptr = (char *)e->v[i].key, .dsize = (int)e->v[i].keylen };
+		datum v;
+
+		if (e->v[i].ref.type != WAL_STORE) {
+			*same = false;
+			break;
+		}
+		v = gdbm_fetch(g->dbf, k);
+		if (v.dptr == NULL) {
+			if (gdbm_errno != GDBM_ITEM_NOT_FOUND)
+				return gdb_err(gdbm_errno);
+			*same = false;
+			break;
+		}
+		*same = (size_t)v.dsize == e->v[i].ref.vallen;
+		otp_wipe(v.dptr, (size_t)v.dsize);
+		free(v.dptr);
+	}
+	return OTP_OK;
+}
+
+/* A copy of the base at p->newdb, new and 0600 (an older one, of a checkpoint cut short, removed first). */
+static enum otp_err copy_base(const struct gpaths *p)
+{
+	unsigned char buf[65536];
+	int in = -1, out = -1;
+	ssize_t n = 0;
+	enum otp_err rc;
+
+	if (unlink(p->newdb) != 0 && errno != ENOENT)
+		return OTP_ERR_DB_IO;
+	if ((rc = gfile_open(p->db, O_RDONLY, false, &in, NULL)) != OTP_OK)
+		return rc;
+	out = open(p->newdb, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		rc = OTP_ERR_DB_IO;
+	while (rc == OTP_OK && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			rc = OTP_ERR_DB_IO;
+	}
+	if (out >= 0 && close(out) != 0 && rc == OTP_OK)
+		rc = OTP_ERR_DB_IO;
+	close(in);
+	otp_wipe(buf, sizeof(buf));
+	if (rc != OTP_OK)
+		unlink(p->newdb);
+	return rc;
+}
+
+/*
+ * Into the base: in place when every entry keeps its record's size (what
+ * logins write); otherwise into a copy that replaces the base by rename,
+ * so that a checkpoint cut short anywhere leaves the old base whole.
+ */
+static enum otp_err apply(struct gdbm_store *g, const struct ents *e, uint64_t gen)
+{
+	bool same = false;
+	enum otp_err rc;
+
+	if ((rc = same_places(g, e, &same)) != OTP_OK)
+		return rc;
+	gdbm_base_changes(g);
+	if (same)
+		return apply_all(g->p.db, e, gen);
+	if ((rc = copy_base(&g->p)) != OTP_OK)
+		return rc;
+	if ((rc = apply_all(g->p.newdb, e, gen)) == OTP_OK && rename(g->p.newdb, g->p.db) != 0)
+		rc = OTP_ERR_DB_IO;
+	if (rc != OTP_OK) {
+		unlink(g->p.newdb);
+		return rc;
+	}
+	return gfile_sync_dir(g->p.dir);
+}
+
+/*
  * Under the lock: the log made durable, its latest entries written into
  * the base and the base synced, then the log started again under the next
  * generation.  A crash at any point leaves a base plus a log that together
@@ -115,17 +203,13 @@ enum otp_err gckpt_run(struct gdbm_store *g)
 		return rc;
 	if ((rc = gckpt_collect(g, &e)) != OTP_OK)
 		goto out;
-	if ((rc = apply_all(g, &e, gen)) != OTP_OK)
+	if ((rc = apply(g, &e, gen)) != OTP_OK)
 		goto out;
 	__atomic_store_n(&g->m.h->head, head, __ATOMIC_RELEASE);
 	__atomic_store_n(&g->m.h->synced, head, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&g->m.h->checkpoints, 1, __ATOMIC_RELAXED);
 	g->head = head;
-	gdbm_close(g->dbf);
-	if ((rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
-		g->dbf_gen = gen;
-	else
-		g->dbf = NULL;
+	rc = gdbm_reader(g);
 out:
 	free(e.v);
 	return rc;

@@ -81,6 +81,7 @@ struct shm_hdr {
 	uint64_t head;                  /* gen << 32 | bytes of the log in use; gen: checkpoints made */
 	uint64_t synced;                /* gen << 32 | the log's bytes known to be on disk */
 	uint64_t checkpoints, syncs;    /* counters, for otpkeys(5)'s claims and the bench */
+	uint64_t base_id;               /* changes whenever the base may have: a reader of an older one opens it again */
 };
 
 #define SHM_MARKS_OFF 4096
@@ -183,8 +184,8 @@ struct gdbm_store {
 	struct gpaths p;
 	struct gshm m;
 	struct gwal w;
-	GDBM_FILE dbf;                  /* a reader of the base, for generation dbf_gen */
-	uint64_t dbf_gen;
+	GDBM_FILE dbf;                  /* a reader of the base, for generation dbf_gen and base_id dbf_base */
+	uint64_t dbf_gen, dbf_base;
 	uint64_t head;                  /* the log's head while we hold the lock */
 	bool create;
 	uid_t euid;                     /* who opened it */
@@ -202,6 +203,11 @@ struct ents {
 	size_t n, cap;
 	bool nomem;
 };
+
+/* Under the lock: g->dbf a new reader of the base (closed first if open), or NULL on failure. */
+enum otp_err gdbm_reader(struct gdbm_store *g);
+/* Under the lock, before the base is written: every reader of it opens it again. */
+void gdbm_base_changes(struct gdbm_store *g);
 
 /* Under the lock: the log's latest entry of every key (e->v into the log's copy). */
 enum otp_err gckpt_collect(struct gdbm_store *g, struct ents *e);

@@ -100,7 +100,9 @@ static enum otp_err rebuild(struct gshm *m, const char *boot, gshm_init_fn init,
 		return OTP_ERR_DB_IO;
 	if ((rc = mutex_init(&h->lock)) != OTP_OK || (rc = mutex_init(&h->sync)) != OTP_OK)
 		return rc;
-	if ((rc = init(m, arg)) != OTP_OK)
+	/* Whatever base another process's reader knew of before, it opens it again. */
+	if ((rc = otp_random_bytes(&h->base_id, sizeof(h->base_id))) != OTP_OK ||
+	    (rc = init(m, arg)) != OTP_OK)
 		return rc;
 	memcpy(h->magic, SHM_MAGIC, 8);
 	h->version = SHM_VERSION;

@@ -98,6 +98,24 @@ static enum otp_err boot_recover(struct gshm *m, void *arg)
 
 /* ---- the lock, and the base as of the current generation ---------------------------- */
 
+enum otp_err gdbm_reader(struct gdbm_store *g)
+{
+	enum otp_err rc;
+
+	if (g->dbf != NULL)
+		gdbm_close(g->dbf);
+	g->dbf_gen = GEN(g->head);
+	g->dbf_base = __atomic_load_n(&g->m.h->base_id, __ATOMIC_ACQUIRE);
+	if ((rc = gdb_open(g->p.db, false, &g->dbf)) != OTP_OK)
+		g->dbf = NULL;
+	return rc;
+}
+
+void gdbm_base_changes(struct gdbm_store *g)
+{
+	__atomic_add_fetch(&g->m.h->base_id, 1, __ATOMIC_ACQ_REL);
+}
+
 static enum otp_err enter(struct gdbm_store *g)
 {
 	enum otp_err rc = gshm_lock(&g->m, g->base.lock_ms);
@@ -105,13 +123,13 @@ static enum otp_err enter(struct gdbm_store *g)
 	if (rc != OTP_OK)
 		return rc;
 	g->head = __atomic_load_n(&g->m.h->head, __ATOMIC_ACQUIRE);
-	/* A checkpoint changed the base since we opened it: open it again. */
-	if (g->dbf != NULL && g->dbf_gen != GEN(g->head)) {
-		gdbm_close(g->dbf);
-		g->dbf = NULL;
-	}
-	if (g->dbf == NULL && (rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
-		g->dbf_gen = GEN(g->head);
+	/*
+	 * A checkpoint, finished or not (its process killed), or a repair
+	 * changed the base since we opened it: open it again.
+	 */
+	if (g->dbf == NULL || g->dbf_gen != GEN(g->head) ||
+	    g->dbf_base != __atomic_load_n(&g->m.h->base_id, __ATOMIC_ACQUIRE))
+		rc = gdbm_reader(g);
 	if (rc != OTP_OK)
 		gshm_unlock(&g->m);
 	return rc;
@@ -130,12 +148,13 @@ static enum otp_err repair(struct gdbm_store *g)
 
 	gdbm_close(g->dbf);
 	g->dbf = NULL;
+	gdbm_base_changes(g);
 	if ((rc = gdb_open(g->p.db, true, &w)) != OTP_OK)
 		return rc;
 	rc = gdb_recover(w, g->p.dir);
 	gdbm_close(w);
-	if (rc == OTP_OK && (rc = gdb_open(g->p.db, false, &g->dbf)) == OTP_OK)
-		g->dbf_gen = GEN(g->head);
+	if (rc == OTP_OK)
+		rc = gdbm_reader(g);
 	return rc;
 }
 
