@@ -81,6 +81,7 @@ struct shm_hdr {
 	uint64_t head;                  /* gen << 32 | bytes of the log in use; gen: checkpoints made */
 	uint64_t synced;                /* gen << 32 | the log's bytes known to be on disk */
 	uint64_t checkpoints, syncs;    /* counters, for otpkeys(5)'s claims and the bench */
+	uint32_t sync_seq;              /* moved on by every sync, and waited on (a futex) */
 	uint64_t base_id;               /* changes whenever the base may have: a reader of an older one opens it again */
 };
 

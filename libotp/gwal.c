@@ -1,10 +1,13 @@
 /* gwal.c - the local store's log: every change since the last checkpoint, durable before it counts; group commit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "otp.h"
 #include "internal.h"
@@ -284,37 +287,66 @@ static void raise_to(uint64_t *v, uint64_t to)
 		;
 }
 
+/* Waits (at most ms) for *word to change from seen, woken by the process that moves it on. */
+static void wait_word(uint32_t *word, uint32_t seen, unsigned ms)
+{
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	/* Shared between processes: not a private futex. */
+	(void)syscall(SYS_futex, word, FUTEX_WAIT, seen, &t, NULL, 0);
+}
+
+static void wake_word(uint32_t *word)
+{
+	__atomic_add_fetch(word, 1, __ATOMIC_RELEASE);
+	(void)syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Under the sync lock: everything written before this point made durable, for whoever wrote it. */
+static enum otp_err sync_all(struct gwal *w, struct shm_hdr *h)
+{
+	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+
+	if (fdatasync(w->fd) != 0)
+		return OTP_ERR_DB_IO;
+	__atomic_add_fetch(&h->syncs, 1, __ATOMIC_RELAXED);
+	raise_to(&h->synced, head);
+	return OTP_OK;
+}
+
 /*
- * The waiters take turns at the sync lock; each looks first whether the
- * one before it made its entry durable, and otherwise syncs everything
- * written so far, for whoever wrote it.
+ * Whoever finds the sync lock free syncs everything written so far and
+ * wakes every waiter at once; the others wait for that, and look again
+ * whether it covered their entry.  A syncer that died holding the lock
+ * (robust) is taken over after at most one nap.
  */
 enum otp_err gwal_durable(struct gwal *w, struct gshm *m, uint64_t mark, unsigned lock_ms)
 {
 	struct shm_hdr *h = m->h;
-	struct timespec t;
-	uint64_t head;
-	int r;
+	uint64_t deadline = otp_mono_ms() + lock_ms + 1000;
+	enum otp_err rc;
 
-	if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark)
-		return OTP_OK;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	t.tv_sec += lock_ms / 1000 + 1;
-	r = pthread_mutex_clocklock(&h->sync, CLOCK_MONOTONIC, &t);
-	if (r == EOWNERDEAD && pthread_mutex_consistent(&h->sync) == 0)
-		r = 0;
-	if (r != 0)
-		return r == ETIMEDOUT ? OTP_ERR_DB_LOCK : OTP_ERR_DB_IO;
-	if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) < mark) {
-		/* Everything written before this point is covered by the sync below. */
-		head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
-		if (fdatasync(w->fd) != 0) {
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&h->sync_seq, __ATOMIC_ACQUIRE);
+		int r;
+
+		if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark)
+			return OTP_OK;
+		r = pthread_mutex_trylock(&h->sync);
+		if (r == EOWNERDEAD && pthread_mutex_consistent(&h->sync) == 0)
+			r = 0;
+		if (r == 0) {
+			rc = __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark ? OTP_OK : sync_all(w, h);
+			wake_word(&h->sync_seq);
 			pthread_mutex_unlock(&h->sync);
-			return OTP_ERR_DB_IO;
+			if (rc != OTP_OK)
+				return rc;
+			continue;
 		}
-		__atomic_add_fetch(&h->syncs, 1, __ATOMIC_RELAXED);
-		raise_to(&h->synced, head);
+		if (r != EBUSY)
+			return OTP_ERR_DB_IO;
+		if (otp_mono_ms() >= deadline)
+			return OTP_ERR_DB_LOCK;
+		wait_word(&h->sync_seq, seen, 10);
 	}
-	pthread_mutex_unlock(&h->sync);
-	return __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark ? OTP_OK : OTP_ERR_DB_IO;
 }
