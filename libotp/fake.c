@@ -15,9 +15,12 @@
 
 /*
  * The profile (otpkeys(5)): magic, how many users were sampled from, how
- * many names it holds, the names, the check.
+ * many names it holds, the names, the check.  Version 1 holds every name
+ * in a slot of PROFILE_NAME bytes; version 2, written since, each name
+ * after its length, so that the log an enrolment writes stays small.
  */
-#define PROFILE_MAGIC  "OTPPROF1"
+#define PROFILE_MAGIC1 "OTPPROF1"
+#define PROFILE_MAGIC  "OTPPROF2"
 #define PROFILE_SLOTS  100    /* every user, in a store of up to 100; a uniform sample beyond */
 #define PROFILE_NAME   (OTP_USER_MAX + 1)
 #define PROFILE_OFF_COUNT 8
@@ -31,30 +34,49 @@ struct profile {
 	char name[PROFILE_SLOTS][PROFILE_NAME];
 };
 
+/* The names of a profile of version 1 (slots) or 2 (each after its length) at v, n bytes. */
+static bool profile_names(const unsigned char *v, size_t n, bool slots, struct profile *p)
+{
+	size_t off = PROFILE_OFF_NAMES;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		size_t len = slots ? PROFILE_NAME : (size_t)v[off++];
+
+		if (len == 0 || len > (slots ? PROFILE_NAME : OTP_USER_MAX) || off + len > n ||
+		    (!slots && memchr(v + off, '\0', len) != NULL))
+			return false;
+		memcpy(p->name[i], v + off, len < PROFILE_NAME ? len : OTP_USER_MAX);
+		p->name[i][len < PROFILE_NAME ? len : OTP_USER_MAX] = '\0';
+		off += len;
+		if (otp_user_check(p->name[i]) != OTP_OK)
+			return false;
+	}
+	return slots || off == n;
+}
+
 /* A damaged profile reads as none: it only shapes fakes, and is rebuilt. */
 static enum otp_err profile_read(struct otp_store *s, struct profile *p)
 {
 	unsigned char v[PROFILE_LEN + 1];
 	size_t len = 0;
+	bool slots;
 	enum otp_err rc;
 
 	memset(p, 0, sizeof(*p));
 	rc = s->ops->meta_get(s, OTP_META_PROFILE, v, sizeof(v), &len);
 	if (rc != OTP_OK)
 		return rc;
-	if (len != PROFILE_LEN || memcmp(v, PROFILE_MAGIC, 8) != 0 ||
-	    !otp_check_ok(v, PROFILE_LEN - OTP_CHECK_LEN, v + PROFILE_LEN - OTP_CHECK_LEN) ||
+	slots = len >= 8 && memcmp(v, PROFILE_MAGIC1, 8) == 0;
+	if ((slots ? len != PROFILE_LEN : len < PROFILE_OFF_NAMES + OTP_CHECK_LEN || len > PROFILE_LEN) ||
+	    (!slots && memcmp(v, PROFILE_MAGIC, 8) != 0) ||
+	    !otp_check_ok(v, len - OTP_CHECK_LEN, v + len - OTP_CHECK_LEN) ||
 	    v[PROFILE_OFF_N] > PROFILE_SLOTS)
 		return OTP_ERR_DB_CORRUPT;
 	p->count = otp_get_u64(v + PROFILE_OFF_COUNT);
 	p->n = v[PROFILE_OFF_N];
-	for (unsigned i = 0; i < p->n; i++) {
-		memcpy(p->name[i], v + PROFILE_OFF_NAMES + i * PROFILE_NAME, PROFILE_NAME);
-		p->name[i][OTP_USER_MAX] = '\0';
-		if (otp_user_check(p->name[i]) != OTP_OK) {
-			memset(p, 0, sizeof(*p));
-			return OTP_ERR_DB_CORRUPT;
-		}
+	if (!profile_names(v, len - OTP_CHECK_LEN, slots, p)) {
+		memset(p, 0, sizeof(*p));
+		return OTP_ERR_DB_CORRUPT;
 	}
 	return OTP_OK;
 }
@@ -62,17 +84,23 @@ static enum otp_err profile_read(struct otp_store *s, struct profile *p)
 static enum otp_err profile_write(struct otp_store *s, const struct profile *p)
 {
 	unsigned char v[PROFILE_LEN];
+	size_t off = PROFILE_OFF_NAMES;
 	enum otp_err rc;
 
 	memset(v, 0, sizeof(v));
 	memcpy(v, PROFILE_MAGIC, 8);
 	otp_put_u64(v + PROFILE_OFF_COUNT, p->count);
 	v[PROFILE_OFF_N] = (unsigned char)p->n;
-	for (unsigned i = 0; i < p->n; i++)
-		memcpy(v + PROFILE_OFF_NAMES + i * PROFILE_NAME, p->name[i], strlen(p->name[i]));
-	rc = otp_check_sum(v, PROFILE_LEN - OTP_CHECK_LEN, v + PROFILE_LEN - OTP_CHECK_LEN);
+	for (unsigned i = 0; i < p->n; i++) {
+		size_t len = strlen(p->name[i]);
+
+		v[off++] = (unsigned char)len;
+		memcpy(v + off, p->name[i], len);
+		off += len;
+	}
+	rc = otp_check_sum(v, off, v + off);
 	if (rc == OTP_OK)
-		rc = s->ops->meta_put(s, OTP_META_PROFILE, v, sizeof(v), false);
+		rc = s->ops->meta_put(s, OTP_META_PROFILE, v, off + OTP_CHECK_LEN, false);
 	return rc;
 }
 

@@ -108,7 +108,10 @@ static enum otp_err apply_all(const char *path, const struct ents *e, uint64_t g
  */
 static enum otp_err same_places(struct gdbm_store *g, const struct ents *e, bool *same)
 {
-	*same = true;
+	datum gen = { .dptr = (char *)RESERVED_GEN, .dsize = (int)strlen(RESERVED_GEN) };
+
+	/* The generation is written too: a base without one yet gains a key. */
+	*same = gdbm_exists(g->dbf, gen) != 0;
 	for (size_t i = 0; i < e->n && *same; i++) {
 		datum k = { .dptr = (char *)e->v[i].key, .dsize = (int)e->v[i].keylen };
 		datum v;

@@ -1069,6 +1069,72 @@ static void test_gdbm_repair(void **state)
 	assert_int_equal(get_seq(f->db, "u0000"), 100);
 }
 
+/* The raw profile; its length. */
+static size_t profile_get(const char *db, unsigned char *v, size_t size)
+{
+	struct otp_store *s;
+	size_t len = 0;
+
+	assert_int_equal(otp_store_open(db, 1000, false, &s), OTP_OK);
+	assert_int_equal(s->ops->meta_get(s, OTP_META_PROFILE, v, size, &len), OTP_OK);
+	otp_store_close(s);
+	return len;
+}
+
+static void profile_put(const char *db, const unsigned char *v, size_t len)
+{
+	struct otp_store *s;
+
+	assert_int_equal(otp_store_open(db, 1000, false, &s), OTP_OK);
+	assert_int_equal(s->ops->meta_put(s, OTP_META_PROFILE, v, len, false), OTP_OK);
+	otp_store_close(s);
+}
+
+/* The sample of names fakes are modelled on: written in version 2, version 1 still read. */
+static void test_profile_versions(void **state)
+{
+	struct fx *f = *state;
+	unsigned char v[8192], sum[8];
+	const char *names[] = { "alice", "bob" };
+	size_t len;
+
+	assert_int_equal(put(f->db, "alice", 5), OTP_OK);
+	assert_int_equal(put(f->db, "bob", 5), OTP_OK);
+	len = profile_get(f->db, v, sizeof(v));
+	/* Magic, count, n, zeros, each name after its length, the check. */
+	assert_int_equal(len, 24 + (1 + 5) + (1 + 3) + 8);
+	assert_memory_equal(v, "OTPPROF2", 8);
+	assert_int_equal(v[16], 2);
+	assert_int_equal(v[24], 5);
+	assert_memory_equal(v + 25, "alice", 5);
+
+	/* Version 1 (100 slots of 65 bytes), as earlier versions wrote it, with a count of 1000. */
+	memset(v, 0, sizeof(v));
+	memcpy(v, "OTPPROF1", 8);
+	v[9] = 1000 >> 8;
+	v[8] = 1000 & 0xff;
+	v[16] = 2;
+	for (int i = 0; i < 2; i++)
+		memcpy(v + 24 + i * 65, names[i], strlen(names[i]));
+	sha8(v, 24 + 100 * 65, sum);
+	memcpy(v + 24 + 100 * 65, sum, 8);
+	profile_put(f->db, v, 24 + 100 * 65 + 8);
+	/* Read, not rebuilt: the count goes on from 1000 (a rebuild would count 3). */
+	assert_int_equal(put(f->db, "carol", 5), OTP_OK);
+	len = profile_get(f->db, v, sizeof(v));
+	assert_memory_equal(v, "OTPPROF2", 8);
+	assert_int_equal(v[8] | v[9] << 8, 1001);
+	assert_int_equal(v[16], 3);
+
+	/* Damaged (one byte changed): rebuilt from the users. */
+	v[24] = 200;
+	profile_put(f->db, v, len);
+	assert_int_equal(put(f->db, "dave", 5), OTP_OK);
+	len = profile_get(f->db, v, sizeof(v));
+	assert_int_equal(v[8] | v[9] << 8, 4);
+	assert_int_equal(v[16], 4);
+}
+
 static int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -1168,6 +1234,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gdbm_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_profile_versions, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
