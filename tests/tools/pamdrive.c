@@ -22,10 +22,10 @@
  *   pamdrive -p THREADS CONFDIR SERVICE USER ANSWER
  *     THREADS authentications at once in one process, all with ANSWER;
  *     prints "success N failure M".
- *   pamdrive -b SECONDS CONFDIR SERVICE PREFIX NUSERS ANSWER [FIRST]
- *     Benchmark: authenticate for SECONDS, users PREFIX0 .. PREFIX<NUSERS-1>
- *     in turn from PREFIX<FIRST>, each answered with ANSWER; prints "auths
- *     N ok K seconds S rate R".
+ *   pamdrive -b SECONDS[:MAX] CONFDIR SERVICE PREFIX NUSERS ANSWER [FIRST]
+ *     Benchmark: authenticate for SECONDS (and at most MAX times), users
+ *     PREFIX0 .. PREFIX<NUSERS-1> in turn from PREFIX<FIRST>, each answered
+ *     with ANSWER; prints "auths N ok K seconds S rate R".
  *
  *   pamdrive -t CONFDIR SERVICE ANSWER USER...
  *     Timing: one authentication per USER, answered with ANSWER; prints
@@ -241,8 +241,11 @@ static int parallel(int n, char **argv)
 	return 0;
 }
 
-static int bench(double seconds, int argc, char **argv)
+static int bench(const char *limit, int argc, char **argv)
 {
+	char *end;
+	double seconds = strtod(limit, &end);
+	long max = *end == ':' ? strtol(end + 1, NULL, 10) : 0;
 	char user[128];
 	long n = 0, ok = 0, nusers = strtol(argv[3], NULL, 10);
 	long first = argc > 5 ? strtol(argv[5], NULL, 10) : 0;
@@ -260,7 +263,7 @@ static int bench(double seconds, int argc, char **argv)
 			ok++;
 		n++;
 		el = now() - start;
-	} while (el < seconds);
+	} while (el < seconds && (max <= 0 || n < max));
 	printf("auths %ld ok %ld seconds %.3f rate %.1f\n", n, ok, el, (double)n / el);
 	free(counters);
 	return 0;
@@ -294,7 +297,7 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "-t") == 0)
 		return timing(argc - 2, argv + 2);
 	if (argc >= 8 && strcmp(argv[1], "-b") == 0)
-		return bench(strtod(argv[2], NULL), argc - 3, argv + 3);
+		return bench(argv[2], argc - 3, argv + 3);
 	if (argc < 4) {
 		fprintf(stderr, "usage: pamdrive CONFDIR SERVICE USER [ANSWER...]\n");
 		return 2;
