@@ -134,8 +134,17 @@ static enum otp_err same_places(struct gdbm_store *g, const struct ents *e, bool
 	return OTP_OK;
 }
 
-/* A copy of the base at p->newdb, new and 0600 (an older one, of a checkpoint cut short, removed first). */
-static enum otp_err copy_base(const struct gpaths *p)
+/* The disk (or the owner's quota) is full. */
+static bool full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/*
+ * A copy of the base at p->newdb, new and 0600 (an older one, of a
+ * checkpoint cut short, removed first); *nospace when the disk was full.
+ */
+static enum otp_err copy_base(const struct gpaths *p, bool *nospace)
 {
 	unsigned char buf[65536];
 	int in = -1, out = -1;
@@ -147,16 +156,25 @@ static enum otp_err copy_base(const struct gpaths *p)
 	if ((rc = gfile_open(p->db, O_RDONLY, false, &in, NULL)) != OTP_OK)
 		return rc;
 	out = open(p->newdb, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0)
+	if (out < 0) {
+		*nospace = full(errno);
 		rc = OTP_ERR_DB_IO;
+	}
 	while (rc == OTP_OK && (n = read(in, buf, sizeof(buf))) != 0) {
+		ssize_t w = n > 0 ? write(out, buf, (size_t)n) : -1;
+
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || write(out, buf, (size_t)n) != n)
+		if (w != n) {
+			/* A short write to a file: the disk is full. */
+			*nospace = n > 0 && (w >= 0 || full(errno));
 			rc = OTP_ERR_DB_IO;
+		}
 	}
-	if (out >= 0 && close(out) != 0 && rc == OTP_OK)
+	if (out >= 0 && close(out) != 0 && rc == OTP_OK) {
+		*nospace = full(errno);
 		rc = OTP_ERR_DB_IO;
+	}
 	close(in);
 	otp_wipe(buf, sizeof(buf));
 	if (rc != OTP_OK)
@@ -167,11 +185,13 @@ static enum otp_err copy_base(const struct gpaths *p)
 /*
  * Into the base: in place when every entry keeps its record's size (what
  * logins write); otherwise into a copy that replaces the base by rename,
- * so that a checkpoint cut short anywhere leaves the old base whole.
+ * so that a checkpoint cut short anywhere leaves the old base whole.  With
+ * no room on the disk for the copy, in place after all: otherwise every
+ * login would fail until there is room again (the log is full).
  */
 static enum otp_err apply(struct gdbm_store *g, const struct ents *e, uint64_t gen)
 {
-	bool same = false;
+	bool same = false, nospace = false;
 	enum otp_err rc;
 
 	if ((rc = same_places(g, e, &same)) != OTP_OK)
@@ -179,13 +199,15 @@ static enum otp_err apply(struct gdbm_store *g, const struct ents *e, uint64_t g
 	gdbm_base_changes(g);
 	if (same)
 		return apply_all(g->p.db, e, gen);
-	if ((rc = copy_base(&g->p)) != OTP_OK)
-		return rc;
-	if ((rc = apply_all(g->p.newdb, e, gen)) == OTP_OK && rename(g->p.newdb, g->p.db) != 0)
-		rc = OTP_ERR_DB_IO;
+	if ((rc = copy_base(&g->p, &nospace)) == OTP_OK) {
+		rc = apply_all(g->p.newdb, e, gen);
+		nospace = rc != OTP_OK && full(errno);
+		if (rc == OTP_OK && rename(g->p.newdb, g->p.db) != 0)
+			rc = OTP_ERR_DB_IO;
+	}
 	if (rc != OTP_OK) {
 		unlink(g->p.newdb);
-		return rc;
+		return nospace ? apply_all(g->p.db, e, gen) : rc;
 	}
 	return gfile_sync_dir(g->p.dir);
 }

@@ -93,10 +93,18 @@ static enum otp_err rebuild(struct gshm *m, const char *boot, gshm_init_fn init,
 {
 	struct shm_hdr *h = m->h;
 	enum otp_err rc;
+	int r;
 
 	__atomic_store_n(&h->ready, 0, __ATOMIC_RELEASE);
 	/* Dropping the pages zeroes the marks too: a stale mark is only a skipped line anyway. */
 	if (ftruncate(m->fd, 0) != 0 || ftruncate(m->fd, (off_t)SHM_SIZE) != 0)
+		return OTP_ERR_DB_IO;
+	/*
+	 * Its blocks reserved now: a page of the mapping first touched later, on
+	 * a full disk, would kill the process (SIGBUS) rather than fail a call.
+	 */
+	r = posix_fallocate(m->fd, 0, (off_t)SHM_SIZE);
+	if (r != 0 && r != EOPNOTSUPP && r != EINVAL)
 		return OTP_ERR_DB_IO;
 	if ((rc = mutex_init(&h->lock)) != OTP_OK || (rc = mutex_init(&h->sync)) != OTP_OK)
 		return rc;
