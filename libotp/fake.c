@@ -41,12 +41,13 @@ static bool profile_names(const unsigned char *v, size_t n, bool slots, struct p
 
 	for (unsigned i = 0; i < p->n; i++) {
 		size_t len = slots ? PROFILE_NAME : (size_t)v[off++];
+		size_t keep = len < OTP_USER_MAX ? len : OTP_USER_MAX;   /* a slot's last byte is its NUL */
 
 		if (len == 0 || len > (slots ? PROFILE_NAME : OTP_USER_MAX) || off + len > n ||
 		    (!slots && memchr(v + off, '\0', len) != NULL))
 			return false;
-		memcpy(p->name[i], v + off, len < PROFILE_NAME ? len : OTP_USER_MAX);
-		p->name[i][len < PROFILE_NAME ? len : OTP_USER_MAX] = '\0';
+		memcpy(p->name[i], v + off, keep);
+		p->name[i][keep] = '\0';
 		off += len;
 		if (otp_user_check(p->name[i]) != OTP_OK)
 			return false;

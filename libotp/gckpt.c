@@ -161,13 +161,16 @@ static enum otp_err copy_base(const struct gpaths *p, bool *nospace)
 		rc = OTP_ERR_DB_IO;
 	}
 	while (rc == OTP_OK && (n = read(in, buf, sizeof(buf))) != 0) {
-		ssize_t w = n > 0 ? write(out, buf, (size_t)n) : -1;
+		ssize_t w;
 
-		if (n < 0 && errno == EINTR)
+		if (n < 0) {
+			if (errno != EINTR)
+				rc = OTP_ERR_DB_IO;
 			continue;
-		if (w != n) {
+		}
+		if ((w = write(out, buf, (size_t)n)) != n) {
 			/* A short write to a file: the disk is full. */
-			*nospace = n > 0 && (w >= 0 || full(errno));
+			*nospace = w >= 0 || full(errno);
 			rc = OTP_ERR_DB_IO;
 		}
 	}

@@ -70,6 +70,12 @@ static bool secret_mode_ok(const struct stat *st)
 	return owner_mode_ok(st) && (st->st_mode & (S_IRGRP | S_IROTH)) == 0;
 }
 
+/* A store file: regular, and safe to hold secrets. */
+static bool secret_file_ok(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && secret_mode_ok(st);
+}
+
 enum otp_err gfile_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -138,7 +144,7 @@ enum otp_err gfile_open(const char *p, int flags, bool may_create, int *fdp, boo
 		rc = OTP_ERR_DB_OPEN;
 	else if (fstat(fd, &st) != 0)
 		rc = OTP_ERR_DB_IO;
-	else if (!S_ISREG(st.st_mode) || !secret_mode_ok(&st))
+	else if (!secret_file_ok(&st))
 		rc = OTP_ERR_DB_PERM;
 	if (rc != OTP_OK) {
 		close(fd);
@@ -158,7 +164,7 @@ enum otp_err gfile_still(int fd, const char *p, size_t min_size)
 		return OTP_ERR_DB_OPEN;
 	if (st.st_dev != at.st_dev || st.st_ino != at.st_ino)
 		return OTP_ERR_DB_OPEN;     /* replaced, or removed and made again */
-	if (!S_ISREG(st.st_mode) || !secret_mode_ok(&st))
+	if (!secret_file_ok(&st))
 		return OTP_ERR_DB_PERM;
 	/* Shorter than a mapping of it: touching the mapping would kill the process. */
 	return (size_t)st.st_size >= min_size ? OTP_OK : OTP_ERR_DB_CORRUPT;

@@ -444,7 +444,7 @@ static void g_free(struct gdbm_store *g)
 }
 
 /*
- * ---- one store kept open between the stores of a process ----------------------------
+ * ---- one store kept open between the calls of a process -----------------------------
  *
  * A process that runs many logins (a daemon: pam_otp.so is never unloaded)
  * keeps the last store it closed open, with no lock held (not even the
@@ -492,8 +492,8 @@ static bool still_ours(struct gdbm_store *g)
 	       gshm_current(&g->m);
 }
 
-/* The parked store for p, if it is still good to use (any other is closed). */
-static struct gdbm_store *unpark(const struct gpaths *p)
+/* The parked store, no longer parked (NULL if none). */
+static struct gdbm_store *take_parked(void)
 {
 	struct gdbm_store *g;
 
@@ -501,6 +501,14 @@ static struct gdbm_store *unpark(const struct gpaths *p)
 	g = parked;
 	parked = NULL;
 	pthread_mutex_unlock(&park_mx);
+	return g;
+}
+
+/* The parked store for p, if it is still good to use (any other is closed). */
+static struct gdbm_store *unpark(const struct gpaths *p)
+{
+	struct gdbm_store *g = take_parked();
+
 	if (g != NULL && (strcmp(g->p.db, p->db) != 0 || !still_ours(g))) {
 		g_free(g);
 		g = NULL;
@@ -510,12 +518,8 @@ static struct gdbm_store *unpark(const struct gpaths *p)
 
 void otp_gdbm_release(void)
 {
-	struct gdbm_store *g;
+	struct gdbm_store *g = take_parked();
 
-	pthread_mutex_lock(&park_mx);
-	g = parked;
-	parked = NULL;
-	pthread_mutex_unlock(&park_mx);
 	if (g != NULL)
 		g_free(g);
 }
