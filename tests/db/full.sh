@@ -28,6 +28,7 @@ unshare -m sh -eu -c '
 	dd if=/dev/zero of="$FS/filler" bs=1k count=$((avail - 256)) 2>/dev/null
 	df -k --output=avail "$FS" | tail -n 1 > "$FS/../avail"
 	ls -l "$DB" | awk "{ print \$5 }" > "$FS/../basesize"
+	stat -c "%b %B %s" "$DB.lock" > "$FS/../lockblocks"
 	"$DBS" insert "$DB" b 300 > "$FS/../inserted.b" 2> "$FS/../insert.err" || echo $? > "$FS/../insert.rc"
 	"$DBS" bench "$DB" a7 300 > /dev/null 2> "$FS/../bench.err" || echo $? > "$FS/../bench.rc"
 	"$DBS" dump "$DB" > "$FS/../dump" 2> "$FS/../dump.err" || echo $? > "$FS/../dump.rc"
@@ -38,6 +39,9 @@ check "the namespace ran to the end" [ -s "$T_TMP/files" ]
 diag "free after filling: $(cat "$T_TMP/avail" 2>/dev/null) KiB; base: $(cat "$T_TMP/basesize" 2>/dev/null) bytes"
 check "the disk had no room for a copy of the base" \
 	[ "$(($(cat "$T_TMP/avail") * 1024))" -lt "$(cat "$T_TMP/basesize")" ]
+# Sparse, a page of the lock file first touched now would kill the process.
+check "the lock file's blocks are reserved, not sparse" \
+	awk '{ exit !($1 * $2 >= $3) }' "$T_TMP/lockblocks"
 check "300 more users enrolled with the disk full (acknowledged)" \
 	[ ! -e "$T_TMP/insert.rc" -a "$(wc -l < "$T_TMP/inserted.b")" -eq 300 ]
 [ -e "$T_TMP/insert.rc" ] && diag "insert: $(cat "$T_TMP/insert.err")"
