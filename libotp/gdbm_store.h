@@ -43,8 +43,17 @@ enum otp_err gfile_check_dir(const char *dir, bool create);
 /* Opens a file of the store (never through a symlink), checked safe; may create it 0600. */
 enum otp_err gfile_open(const char *p, int flags, bool may_create, int *fd, bool *created);
 enum otp_err gfile_sync_dir(const char *dir);
-/* fd is still the file at p (not replaced, no symlink), still safe as gfile_open checks, and min_size bytes at least. */
-enum otp_err gfile_still(int fd, const char *p, size_t min_size);
+/* Which file an open descriptor is. */
+struct gfile_id {
+	dev_t dev;
+	ino_t ino;
+};
+enum otp_err gfile_id_of(int fd, struct gfile_id *id);
+/*
+ * The file id was opened as is still the one at p (not replaced, no
+ * symlink), still safe as gfile_open checks, and min_size bytes at least.
+ */
+enum otp_err gfile_still(const struct gfile_id *id, const char *p, size_t min_size);
 enum otp_err gdb_err(int gdbm_errno_value);
 /* Opens the GDBM file at path, checked, as a reader or a writer. */
 enum otp_err gdb_open(const char *path, bool write, GDBM_FILE *dbf);
@@ -128,28 +137,28 @@ struct wal_slot {
 #define WAL_INDEX 4096              /* twice the most entries WAL_CHECKPOINT bytes can hold */
 
 /*
- * The log's descriptor, a copy of what we have read of it and an index of
- * the copy: the bytes in use are read once per generation, then only what
- * was added since.
+ * The log's descriptor, its read-only mapping and an index of the entries
+ * of generation gen up to have: each entry is indexed once, then only what
+ * was added since, for as long as the store stays open (kept open too).
  */
 struct gwal {
 	int fd;
-	unsigned char *buf;             /* WAL_CHECKPOINT bytes */
+	const unsigned char *buf;       /* the first WAL_CHECKPOINT bytes, mapped shared */
 	struct wal_slot *idx;           /* WAL_INDEX slots */
-	size_t have;                    /* of generation gen */
+	size_t have;                    /* of generation gen, indexed */
 	uint64_t gen;
 };
 
 /* One entry, as found in the log. */
 struct wal_ref {
 	enum wal_type type;
-	const unsigned char *val;       /* into the copy: valid until the next read of the log */
+	const unsigned char *val;       /* into the mapping: valid while the store is open */
 	size_t vallen;
 };
 
 enum otp_err gwal_open(struct gwal *w, const struct gpaths *p);
 void gwal_close(struct gwal *w);
-/* The copy wiped and the index emptied: the next read starts from the log. */
+/* The index emptied: the next read indexes the log from its start. */
 void gwal_forget(struct gwal *w);
 /*
  * After a boot: the entries of generation gen that are whole, from the
@@ -187,6 +196,7 @@ struct gdbm_store {
 	struct gwal w;
 	GDBM_FILE dbf;                  /* a reader of the base, for generation dbf_gen and base_id dbf_base */
 	uint64_t dbf_gen, dbf_base;
+	struct gfile_id lock_id, wal_id, dbf_id;   /* the files open, as opened */
 	uint64_t head;                  /* the log's head while we hold the lock */
 	bool create;
 	uid_t euid;                     /* who opened it */

@@ -156,18 +156,30 @@ enum otp_err gfile_open(const char *p, int flags, bool may_create, int *fdp, boo
 	return OTP_OK;
 }
 
-enum otp_err gfile_still(int fd, const char *p, size_t min_size)
+enum otp_err gfile_id_of(int fd, struct gfile_id *id)
 {
-	struct stat st, at;
+	struct stat st;
 
-	if (fstat(fd, &st) != 0 || lstat(p, &at) != 0)
+	if (fstat(fd, &st) != 0)
 		return OTP_ERR_DB_OPEN;
-	if (st.st_dev != at.st_dev || st.st_ino != at.st_ino)
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return OTP_OK;
+}
+
+enum otp_err gfile_still(const struct gfile_id *id, const char *p, size_t min_size)
+{
+	struct stat at;
+
+	if (lstat(p, &at) != 0)
+		return OTP_ERR_DB_OPEN;
+	if (at.st_dev != id->dev || at.st_ino != id->ino)
 		return OTP_ERR_DB_OPEN;     /* replaced, or removed and made again */
-	if (!secret_file_ok(&st))
+	/* The same file: its mode, owner and size are those of the one open. */
+	if (!secret_file_ok(&at))
 		return OTP_ERR_DB_PERM;
 	/* Shorter than a mapping of it: touching the mapping would kill the process. */
-	return (size_t)st.st_size >= min_size ? OTP_OK : OTP_ERR_DB_CORRUPT;
+	return (size_t)at.st_size >= min_size ? OTP_OK : OTP_ERR_DB_CORRUPT;
 }
 
 /* ---- GDBM ------------------------------------------------------------------------ */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -39,6 +40,7 @@ size_t gwal_size(size_t keylen, size_t vallen)
 enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 {
 	struct stat st;
+	void *map;
 	enum otp_err rc;
 
 	w->buf = NULL;
@@ -47,12 +49,19 @@ enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 	w->gen = 0;
 	if ((rc = gfile_open(p->wal, O_RDWR, false, &w->fd, NULL)) != OTP_OK)
 		return rc;
+	/* Never shorter than its mapping (nothing shortens it): reading it cannot fault. */
 	if (fstat(w->fd, &st) != 0 || (size_t)st.st_size < WAL_SIZE) {
 		gwal_close(w);
 		return OTP_ERR_DB_CORRUPT;
 	}
-	if ((w->buf = malloc(WAL_CHECKPOINT)) == NULL ||
-	    (w->idx = calloc(WAL_INDEX, sizeof(*w->idx))) == NULL) {
+	/* Read through the page cache, written with pwrite: no copy of its own to wipe. */
+	map = mmap(NULL, WAL_CHECKPOINT, PROT_READ, MAP_SHARED, w->fd, 0);
+	if (map == MAP_FAILED) {
+		gwal_close(w);
+		return OTP_ERR_DB_IO;
+	}
+	w->buf = map;
+	if ((w->idx = calloc(WAL_INDEX, sizeof(*w->idx))) == NULL) {
 		gwal_close(w);
 		return OTP_ERR_NOMEM;
 	}
@@ -61,8 +70,6 @@ enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 
 void gwal_forget(struct gwal *w)
 {
-	if (w->buf != NULL)
-		otp_wipe(w->buf, w->have);
 	if (w->idx != NULL)
 		memset(w->idx, 0, WAL_INDEX * sizeof(*w->idx));
 	w->have = 0;
@@ -71,7 +78,8 @@ void gwal_forget(struct gwal *w)
 void gwal_close(struct gwal *w)
 {
 	gwal_forget(w);
-	free(w->buf);
+	if (w->buf != NULL)
+		munmap((void *)w->buf, WAL_CHECKPOINT);
 	free(w->idx);
 	if (w->fd >= 0)
 		close(w->fd);
@@ -84,26 +92,11 @@ static size_t entry_at(const struct gwal *w, size_t off, size_t end, uint64_t ge
                        const unsigned char **key, size_t *keylen, struct wal_ref *ref);
 static void index_entry(struct gwal *w, size_t off, const unsigned char *key, size_t keylen);
 
-/* The copy extended to end bytes from the file; on failure it is forgotten. */
-static enum otp_err read_to(struct gwal *w, size_t end)
-{
-	while (w->have < end) {
-		ssize_t r = pread(w->fd, w->buf + w->have, end - w->have, (off_t)w->have);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			gwal_forget(w);
-			return OTP_ERR_DB_IO;
-		}
-		w->have += (size_t)r;
-	}
-	return OTP_OK;
-}
-
 /*
- * The copy, brought up to end bytes of generation gen, and the new entries
- * indexed; OTP_ERR_DB_CORRUPT when they do not fill the bytes in use.
+ * The index brought up to end bytes of generation gen: the entries added
+ * since it was last brought up indexed (all of them in a new generation);
+ * OTP_ERR_DB_CORRUPT when they do not fill the bytes in use.  Within a
+ * generation the log only grows (otpkeys(5)), so what is indexed stays true.
  */
 static enum otp_err catch_up(struct gwal *w, uint64_t gen, size_t end)
 {
@@ -115,12 +108,11 @@ static enum otp_err catch_up(struct gwal *w, uint64_t gen, size_t end)
 		gwal_forget(w);
 		w->gen = gen;
 	}
-	off = w->have;
-	if (read_to(w, end) != OTP_OK)
-		return OTP_ERR_DB_IO;
 	/* Headers only on the way; an entry used is checked whole. */
-	for (; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n)
+	for (off = w->have; (n = entry_at(w, off, end, gen, false, &k, &kl, &ref)) > 0; off += n) {
+		w->have = off + n;
 		index_entry(w, off, k, kl);
+	}
 	if (off != end) {
 		gwal_forget(w);
 		return OTP_ERR_DB_CORRUPT;
@@ -165,11 +157,8 @@ size_t gwal_recover(struct gwal *w, uint64_t gen)
 
 	gwal_forget(w);
 	w->gen = gen;
-	if (read_to(w, WAL_CHECKPOINT) != OTP_OK)
-		return 0;
 	while ((n = entry_at(w, off, WAL_CHECKPOINT, gen, true, &key, &kl, &ref)) > 0)
 		off += n;
-	gwal_forget(w);     /* read again, and indexed, when used */
 	return off;
 }
 

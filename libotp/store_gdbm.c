@@ -108,6 +108,10 @@ enum otp_err gdbm_reader(struct gdbm_store *g)
 	g->dbf_base = __atomic_load_n(&g->m.h->base_id, __ATOMIC_ACQUIRE);
 	if ((rc = gdb_open(g->p.db, false, &g->dbf)) != OTP_OK)
 		g->dbf = NULL;
+	else if ((rc = gfile_id_of(gdbm_fdesc(g->dbf), &g->dbf_id)) != OTP_OK) {
+		gdbm_close(g->dbf);
+		g->dbf = NULL;
+	}
 	return rc;
 }
 
@@ -486,9 +490,9 @@ static bool still_ours(struct gdbm_store *g)
 {
 	return g->euid == geteuid() && flock(g->m.fd, LOCK_SH | LOCK_NB) == 0 &&
 	       gfile_check_dir(g->p.dir, false) == OTP_OK &&
-	       gfile_still(g->m.fd, g->p.lock, SHM_SIZE) == OTP_OK &&
-	       gfile_still(g->w.fd, g->p.wal, WAL_SIZE) == OTP_OK &&
-	       (g->dbf == NULL || gfile_still(gdbm_fdesc(g->dbf), g->p.db, 1) == OTP_OK) &&
+	       gfile_still(&g->lock_id, g->p.lock, SHM_SIZE) == OTP_OK &&
+	       gfile_still(&g->wal_id, g->p.wal, WAL_SIZE) == OTP_OK &&
+	       (g->dbf == NULL || gfile_still(&g->dbf_id, g->p.db, 1) == OTP_OK) &&
 	       gshm_current(&g->m);
 }
 
@@ -504,12 +508,12 @@ static struct gdbm_store *take_parked(void)
 	return g;
 }
 
-/* The parked store for p, if it is still good to use (any other is closed). */
-static struct gdbm_store *unpark(const struct gpaths *p)
+/* The parked store for the base at path, if it is still good to use (any other is closed). */
+static struct gdbm_store *unpark(const char *path)
 {
 	struct gdbm_store *g = take_parked();
 
-	if (g != NULL && (strcmp(g->p.db, p->db) != 0 || !still_ours(g))) {
+	if (g != NULL && (strcmp(g->p.db, path) != 0 || !still_ours(g))) {
 		g_free(g);
 		g = NULL;
 	}
@@ -529,7 +533,6 @@ static void g_close(struct otp_store *s)
 	struct gdbm_store *g = gs(s);
 
 	if (!g->create && !g->suspect && pthread_once(&park_once, park_init) == 0) {
-		gwal_forget(&g->w);
 		pthread_mutex_lock(&park_mx);
 		if (parked == NULL && flock(g->m.fd, LOCK_UN) == 0) {
 			parked = g;
@@ -559,6 +562,12 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
 	enum otp_err rc;
 
 	*out = NULL;
+	/* The store is there and good (create would change nothing): the one kept open. */
+	if (path != NULL && (k = unpark(path)) != NULL) {
+		k->base.lock_ms = lock_ms;
+		*out = &k->base;
+		return OTP_OK;
+	}
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return OTP_ERR_NOMEM;
 	g->base.ops = &gdbm_ops;
@@ -568,13 +577,6 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
 	g->m.fd = g->w.fd = -1;
 	if ((rc = gpaths_make(&g->p, path)) != OTP_OK)
 		goto out;
-	/* The store is there and good (create would change nothing): the one kept open. */
-	if ((k = unpark(&g->p)) != NULL) {
-		g_free(g);
-		k->base.lock_ms = lock_ms;
-		*out = &k->base;
-		return OTP_OK;
-	}
 	if ((rc = gfile_check_dir(g->p.dir, create)) != OTP_OK)
 		goto out;
 	/* Nothing is made beside a base that is not there, unless asked to. */
@@ -583,7 +585,9 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
 		goto out;
 	}
 	if ((rc = gshm_open(&g->m, &g->p, lock_ms, boot_recover, g)) != OTP_OK ||
-	    (rc = gwal_open(&g->w, &g->p)) != OTP_OK)
+	    (rc = gwal_open(&g->w, &g->p)) != OTP_OK ||
+	    (rc = gfile_id_of(g->m.fd, &g->lock_id)) != OTP_OK ||
+	    (rc = gfile_id_of(g->w.fd, &g->wal_id)) != OTP_OK)
 		goto out;
 	*out = &g->base;
 out:

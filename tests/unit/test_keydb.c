@@ -1190,11 +1190,45 @@ static void test_kept_open(void **state)
 	assert_int_equal(get_seq(f->db, "alice"), 9);
 	assert_int_equal(count_fds(), before + 3);
 
+	/* What another process writes meanwhile is read: in the same log, then past checkpoints. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(put(f->db, "alice", 10) == OTP_OK && put(f->db, "bob", 3) == OTP_OK ? 0 : 1);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(get_seq(f->db, "alice"), 10);
+	assert_int_equal(get_seq(f->db, "bob"), 3);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char u[16];
+
+		for (unsigned i = 0; i < 300; i++) {
+			snprintf(u, sizeof(u), "u%u", i);
+			if (put(f->db, u, i + 2) != OTP_OK)
+				_exit(1);
+		}
+		_exit(put(f->db, "alice", 11) == OTP_OK && otp_db_flush(f->db, 1000) == OTP_OK &&
+		      put(f->db, "alice", 12) == OTP_OK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(get_seq(f->db, "alice"), 12);
+	assert_int_equal(get_seq(f->db, "bob"), 3);
+	for (unsigned i = 0; i < 300; i++) {
+		char u[16];
+
+		snprintf(u, sizeof(u), "u%u", i);
+		assert_int_equal(get_seq(f->db, u), i + 2);
+	}
+	assert_int_equal(count_fds(), before + 3);
+
 	/* Its checks are made again when it is taken back. */
 	assert_int_equal(chmod(f->wal, 0640), 0);
 	expect_perm(f->db);
 	assert_int_equal(chmod(f->wal, 0600), 0);
-	assert_int_equal(get_seq(f->db, "alice"), 9);
+	assert_int_equal(get_seq(f->db, "alice"), 12);
 	otp_db_release();
 	assert_int_equal(count_fds(), before);
 }
