@@ -13,7 +13,13 @@
 #include "internal.h"
 #include "gdbm_store.h"
 
-#define GDBM_OPEN_FLAGS (GDBM_NOLOCK | GDBM_NOMMAP | GDBM_CLOEXEC | GDBM_CLOERROR)
+#define GDBM_OPEN_FLAGS (GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR)
+/*
+ * A writer writes and syncs through write(2) and fsync(2); a reader reads
+ * through GDBM's mapping of the file (no system call per record).  Nothing
+ * shortens a base in place, so the mapping never reaches past its end.
+ */
+#define GDBM_WRITE_FLAGS (GDBM_WRITER | GDBM_NOMMAP)
 
 /* The journal of earlier versions: magic, u16 op, u16 key length, u32 value length, key, value, check. */
 #define JNL_MAGIC      "OTPJRNL1"
@@ -233,7 +239,7 @@ enum otp_err gdb_open(const char *path, bool write, GDBM_FILE *dbf)
 		close(fd);
 		return rc;
 	}
-	*dbf = gdbm_fd_open(fd, path, 0, (write ? GDBM_WRITER : GDBM_READER) | GDBM_OPEN_FLAGS, NULL);
+	*dbf = gdbm_fd_open(fd, path, 0, (write ? GDBM_WRITE_FLAGS : GDBM_READER) | GDBM_OPEN_FLAGS, NULL);
 	if (*dbf == NULL)
 		return gdb_err(gdbm_errno);      /* GDBM_CLOERROR: fd is closed */
 	return OTP_OK;
@@ -289,7 +295,7 @@ enum otp_err gdb_create(const struct gpaths *p)
 		return OTP_ERR_DB_OPEN;
 	if ((rc = gfile_open(p->newdb, O_RDWR, true, &fd, NULL)) != OTP_OK)
 		return rc;
-	dbf = gdbm_fd_open(fd, p->newdb, 0, GDBM_NEWDB | GDBM_OPEN_FLAGS, NULL);
+	dbf = gdbm_fd_open(fd, p->newdb, 0, GDBM_NEWDB | GDBM_NOMMAP | GDBM_OPEN_FLAGS, NULL);
 	if (dbf == NULL) {
 		rc = gdb_err(gdbm_errno);
 		goto out;
