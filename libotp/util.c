@@ -1,5 +1,6 @@
 /* util.c - wiping, constant-time comparison, checks, bounded number parsing, randomness, time. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,13 +78,28 @@ enum otp_err otp_seed_random(char seed[OTP_SEED_MAX + 1])
 	return rc;
 }
 
+/*
+ * SHA-256 fetched once per process (the check runs many times per login);
+ * never freed, as OpenSSL keeps its own; EVP_sha256 if the fetch failed.
+ */
+static const EVP_MD *check_md;
+static pthread_once_t check_once = PTHREAD_ONCE_INIT;
+
+static void check_md_fetch(void)
+{
+	check_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 enum otp_err otp_check_sum(const void *p, size_t n, unsigned char out[OTP_CHECK_LEN])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	enum otp_err rc = OTP_ERR_CRYPTO;
+	const EVP_MD *alg;
 
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= OTP_CHECK_LEN) {
+	(void)pthread_once(&check_once, check_md_fetch);
+	alg = check_md != NULL ? check_md : EVP_sha256();
+	if (EVP_Digest(p, n, md, &mdlen, alg, NULL) == 1 && mdlen >= OTP_CHECK_LEN) {
 		memcpy(out, md, OTP_CHECK_LEN);
 		rc = OTP_OK;
 	}
