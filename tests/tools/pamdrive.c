@@ -1,4 +1,5 @@
 /* pamdrive.c - drive a PAM service through the real libpam from a private config dir. */
+#include <dlfcn.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -26,6 +27,11 @@
  *     Benchmark: authenticate for SECONDS (and at most MAX times), users
  *     PREFIX0 .. PREFIX<NUSERS-1> in turn from PREFIX<FIRST>, each answered
  *     with ANSWER; prints "auths N ok K seconds S rate R".
+ *
+ *   pamdrive -k MODULE ...
+ *     Before any of these: MODULE (a path) loaded once and kept loaded, so
+ *     that libpam's pam_end does not unload it between logins (pam_otp.so
+ *     keeps itself loaded); repeatable.
  *
  *   pamdrive -t CONFDIR SERVICE ANSWER USER...
  *     Timing: one authentication per USER, answered with ANSWER; prints
@@ -292,6 +298,16 @@ int main(int argc, char **argv)
 
 	/* As login, su and sudo do: the module speaks the locale's language. */
 	setlocale(LC_ALL, "");
+	/* -k MODULE: loaded once and kept, as pam_otp.so keeps itself (-z nodelete). */
+	while (argc >= 3 && strcmp(argv[1], "-k") == 0) {
+		if (dlopen(argv[2], RTLD_NOW | RTLD_NODELETE) == NULL) {
+			fprintf(stderr, "pamdrive: %s\n", dlerror());
+			return 2;
+		}
+		argv[2] = argv[0];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc >= 7 && strcmp(argv[1], "-p") == 0)
 		return parallel((int)strtol(argv[2], NULL, 10), argv + 3);
 	if (argc >= 6 && strcmp(argv[1], "-t") == 0)
