@@ -156,4 +156,30 @@ check "time to the prompt, unknown / enrolled, within 0.9-1.1 ($prompt)" \
 check "time to the verdict, unknown / enrolled, within 0.9-1.1 ($verdict)" \
 	awk -v r="$verdict" 'BEGIN { exit !(r != "" && r >= 0.9 && r <= 1.1) }'
 
+# The log (otpkeys(5)): a failed login writes about as much for an unknown
+# name as for a user, so the log fills, and checkpoints come, as often.
+"$OTPKEY" --db "$DB" init --sheet -c 1 -n 99 ls > /dev/null 2>&1
+"$OTPKEY" --db "$DB" checkpoint
+drive otp ls "WRONG WORD WRONG WORD WRONG WORD"
+drive otp nosuchname "WRONG WORD WRONG WORD WRONG WORD"
+python3 - "$DB.wal" > "$T_TMP/logsizes" <<'PY'
+import struct, sys
+log = open(sys.argv[1], "rb").read()
+off, gen = 0, None
+while off + 24 <= len(log) and log[off:off + 4] == b"OTPW":
+    g, typ, _, kl, vl = struct.unpack_from("<IBBHI", log, off + 4)
+    if gen is None:
+        gen = g
+    if g != gen:
+        break
+    n = (16 + kl + vl + 7) // 8 * 8 + 8
+    print(typ, n)
+    off += n
+PY
+diag "log entries (type bytes): $(tr '\n' ' ' < "$T_TMP/logsizes")"
+user_n=$(awk '$1 == 1 { n = $2 } END { print n }' "$T_TMP/logsizes")
+none_n=$(awk '$1 == 3 { n = $2 } END { print n }' "$T_TMP/logsizes")
+check "an unknown name's login logs within 0.8-1.25 of a user's bytes ($none_n against $user_n)" \
+	awk -v a="$none_n" -v b="$user_n" 'BEGIN { exit !(a > 0 && b > 0 && a >= 0.8 * b && a <= 1.25 * b) }'
+
 done_testing
