@@ -2,8 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
 
 #include "otp.h"
 #include "internal.h"
@@ -186,11 +184,9 @@ static enum otp_err keyed(const unsigned char secret[32], const char *label, con
 
 	memcpy(msg, label, llen);
 	memcpy(msg + llen, name, nlen);
-	ERR_set_mark();
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, 32, msg, llen + nlen, out, 32,
-	              &maclen) != NULL && maclen == 32)
+	if (otp_hmac_calc(OTP_HMAC_SHA256, secret, 32, msg, llen + nlen, out, 32, &maclen) == OTP_OK &&
+	    maclen == 32)
 		rc = OTP_OK;
-	ERR_pop_to_mark();
 	otp_wipe(msg, sizeof(msg));
 	return rc;
 }

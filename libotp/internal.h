@@ -126,6 +126,10 @@ enum otp_err otp_check_sum(const void *p, size_t n, unsigned char out[OTP_CHECK_
 /* True when want is the check of p[0..n-1]; compared in constant time. */
 bool otp_check_ok(const void *p, size_t n, const unsigned char *want);
 
+/* HMAC with h's digest into out (at most outsize bytes; *outlen set), through EVP (util.c). */
+enum otp_err otp_hmac_calc(enum otp_hmac h, const void *key, size_t keylen, const void *msg,
+                           size_t msglen, unsigned char *out, size_t outsize, size_t *outlen);
+
 /* Time: Unix seconds, and milliseconds on the monotonic clock (util.c). */
 int64_t otp_now(void);
 uint64_t otp_mono_ms(void);

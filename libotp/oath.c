@@ -3,7 +3,6 @@
 #include <strings.h>
 
 #include <openssl/crypto.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "otp.h"
@@ -69,26 +68,21 @@ enum otp_err otp_hotp(enum otp_hmac h, const unsigned char *secret, size_t len,
                       uint64_t counter, unsigned digits, char *code)
 {
 	unsigned char msg[8], mac[EVP_MAX_MD_SIZE];
-	const char *md = otp_hmac_name(h);
 	size_t maclen = 0;
 	unsigned off;
 	uint32_t bin;
 	enum otp_err rc = OTP_ERR_CRYPTO;
 
-	if (md == NULL)
+	if (otp_hmac_name(h) == NULL)
 		return OTP_ERR_ALG;
 	if (secret == NULL || len == 0 || code == NULL || digits < OTP_TOK_DIGITS_MIN ||
 	    digits > OTP_TOK_DIGITS_MAX)
 		return OTP_ERR_INVALID;
 	for (int i = 7; i >= 0; i--, counter >>= 8)
 		msg[i] = (unsigned char)counter;
-	ERR_set_mark();
-	if (EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, secret, len, msg, sizeof(msg),
-	              mac, sizeof(mac), &maclen) == NULL || maclen < 20) {
-		ERR_pop_to_mark();
+	if (otp_hmac_calc(h, secret, len, msg, sizeof(msg), mac, sizeof(mac), &maclen) != OTP_OK ||
+	    maclen < 20)
 		goto out;
-	}
-	ERR_pop_to_mark();
 	/* RFC 4226 s5.4 dynamic truncation. */
 	off = mac[maclen - 1] & 0x0f;
 	bin = (uint32_t)(mac[off] & 0x7f) << 24 | (uint32_t)mac[off + 1] << 16 |

@@ -1,11 +1,13 @@
-/* util.c - wiping, constant-time comparison, checks, bounded number parsing, randomness, time. */
+/* util.c - wiping, constant-time comparison, checks, HMAC, bounded number parsing, randomness, time. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -115,6 +117,68 @@ bool otp_check_ok(const void *p, size_t n, const unsigned char *want)
 	ok = otp_check_sum(p, n, got) == OTP_OK && CRYPTO_memcmp(got, want, OTP_CHECK_LEN) == 0;
 	otp_wipe(got, sizeof(got));
 	return ok;
+}
+
+/*
+ * HMAC.  Fetching the algorithm and its digest costs more than the MAC of
+ * a short message, so each digest's context is made once per process,
+ * with a fixed key that is no secret, and copied for every call (the copy
+ * takes the caller's key); EVP_Q_mac when that could not be made.
+ */
+static EVP_MAC_CTX *mac_base[OTP_HMAC_SHA512 + 1];
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+
+static void mac_make(void)
+{
+	static const unsigned char nokey[1];
+	EVP_MAC *mac;
+
+	ERR_set_mark();
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) != NULL) {
+		for (int h = OTP_HMAC_SHA1; h <= OTP_HMAC_SHA512; h++) {
+			OSSL_PARAM par[2] = {
+				OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+				                                 (char *)otp_hmac_name((enum otp_hmac)h), 0),
+				OSSL_PARAM_construct_end()
+			};
+			EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
+
+			if (c != NULL && EVP_MAC_init(c, nokey, sizeof(nokey), par) != 1) {
+				EVP_MAC_CTX_free(c);
+				c = NULL;
+			}
+			mac_base[h] = c;
+		}
+		EVP_MAC_free(mac);      /* each context holds its own reference */
+	}
+	ERR_pop_to_mark();
+}
+
+enum otp_err otp_hmac_calc(enum otp_hmac h, const void *key, size_t keylen, const void *msg,
+                           size_t msglen, unsigned char *out, size_t outsize, size_t *outlen)
+{
+	const char *md = otp_hmac_name(h);
+	EVP_MAC_CTX *c;
+	enum otp_err rc = OTP_ERR_CRYPTO;
+
+	*outlen = 0;
+	if (md == NULL)
+		return OTP_ERR_ALG;
+	(void)pthread_once(&mac_once, mac_make);
+	ERR_set_mark();
+	if (mac_base[h] != NULL && (c = EVP_MAC_CTX_dup(mac_base[h])) != NULL) {
+		if (EVP_MAC_init(c, key, keylen, NULL) == 1 && EVP_MAC_update(c, msg, msglen) == 1 &&
+		    EVP_MAC_final(c, out, outlen, outsize) == 1)
+			rc = OTP_OK;
+		EVP_MAC_CTX_free(c);    /* the provider wipes the key and the state */
+	} else if (EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, key, keylen, msg, msglen, out, outsize,
+	                     outlen) != NULL) {
+		rc = OTP_OK;
+	}
+	ERR_pop_to_mark();
+	if (rc != OTP_OK)
+		*outlen = 0;
+	return rc;
 }
 
 int64_t otp_now(void)
