@@ -158,8 +158,6 @@ struct wal_ref {
 
 enum otp_err gwal_open(struct gwal *w, const struct gpaths *p);
 void gwal_close(struct gwal *w);
-/* The index emptied: the next read indexes the log from its start. */
-void gwal_forget(struct gwal *w);
 /*
  * After a boot: the entries of generation gen that are whole, from the
  * start; returns the bytes they take.  What follows was never durable.

@@ -68,7 +68,8 @@ enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 	return OTP_OK;
 }
 
-void gwal_forget(struct gwal *w)
+/* The index emptied: the next read indexes the log from its start. */
+static void gwal_forget(struct gwal *w)
 {
 	if (w->idx != NULL)
 		memset(w->idx, 0, WAL_INDEX * sizeof(*w->idx));
