@@ -191,10 +191,10 @@ static enum otp_err read_key(struct gdbm_store *g, const char *key, unsigned cha
 	return rc;
 }
 
-/* The work of checking n bytes, where there are none to check. */
+/* The work of checking n bytes (at most a record's entry), where there are none to check. */
 static void check_cost(size_t n)
 {
-	unsigned char buf[OTP_REC_V2_SIZE + KEY_MAX + 64], sum[OTP_CHECK_LEN];
+	unsigned char buf[KEY_MAX + OTP_REC_MAX_SIZE + 32], sum[OTP_CHECK_LEN];
 
 	if (n > sizeof(buf))
 		n = sizeof(buf);
