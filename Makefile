@@ -68,7 +68,7 @@ PANGO_LIBS   := $(shell pkg-config --libs pangocairo cairo-pdf 2>/dev/null)
 # Debian packages: to build, to test, and to run the demo.
 DEPS_BUILD := build-essential libssl-dev libgdbm-dev libpq-dev libpam0g-dev libqrencode-dev libpng-dev \
               libbsd-dev pkg-config libcairo2-dev libpango1.0-dev gettext
-DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind python3 groff-base \
+DEPS_TEST  := libcmocka-dev pamtester libpam-wrapper valgrind strace python3 groff-base \
               dovecot-pop3d fetchmail mpop curl openssl devscripts \
               oathtool zbar-tools debhelper lintian blhc \
               poppler-utils fonts-ipafont-gothic fonts-dejavu-core locales \

@@ -134,7 +134,7 @@ enum otp_err gshm_open(struct gshm *m, const struct gpaths *p, unsigned lock_ms,
 	memcpy(m->boot, boot, sizeof(m->boot));
 	if ((rc = gfile_open(p->lock, O_RDWR, true, &m->fd, NULL)) != OTP_OK)
 		return rc;
-	if (fstat(m->fd, &st) != 0 ||
+	if (gfile_fstatat(m->fd, "", AT_EMPTY_PATH, &st) != 0 ||
 	    ((size_t)st.st_size < SHM_SIZE && ftruncate(m->fd, (off_t)SHM_SIZE) != 0)) {
 		rc = OTP_ERR_DB_IO;
 		goto out;

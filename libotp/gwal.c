@@ -50,7 +50,7 @@ enum otp_err gwal_open(struct gwal *w, const struct gpaths *p)
 	if ((rc = gfile_open(p->wal, O_RDWR, false, &w->fd, NULL)) != OTP_OK)
 		return rc;
 	/* Never shorter than its mapping (nothing shortens it): reading it cannot fault. */
-	if (fstat(w->fd, &st) != 0 || (size_t)st.st_size < WAL_SIZE) {
+	if (gfile_fstatat(w->fd, "", AT_EMPTY_PATH, &st) != 0 || (size_t)st.st_size < WAL_SIZE) {
 		gwal_close(w);
 		return OTP_ERR_DB_CORRUPT;
 	}

@@ -35,7 +35,7 @@ static enum otp_err wal_prepare(const struct gpaths *p, bool wipe)
 
 	if (rc != OTP_OK)
 		return rc;
-	if (fstat(fd, &st) != 0) {
+	if (gfile_fstatat(fd, "", AT_EMPTY_PATH, &st) != 0) {
 		rc = OTP_ERR_DB_IO;
 		goto out;
 	}
@@ -72,7 +72,7 @@ static enum otp_err boot_recover(struct gshm *m, void *arg)
 
 	if (unlink(g->p.newdb) != 0 && errno != ENOENT)     /* a checkpoint that never finished */
 		return OTP_ERR_DB_IO;
-	if (lstat(g->p.db, &st) != 0) {
+	if (gfile_fstatat(AT_FDCWD, g->p.db, AT_SYMLINK_NOFOLLOW, &st) != 0) {
 		if (errno != ENOENT)
 			return OTP_ERR_DB_OPEN;
 		if (!g->create)
@@ -621,7 +621,7 @@ enum otp_err otp_gdbm_open(const char *path, unsigned lock_ms, bool create,
 	if ((rc = gfile_check_dir(g->p.dir, create)) != OTP_OK)
 		goto out;
 	/* Nothing is made beside a base that is not there, unless asked to. */
-	if (!create && lstat(g->p.db, &st) != 0) {
+	if (!create && gfile_fstatat(AT_FDCWD, g->p.db, AT_SYMLINK_NOFOLLOW, &st) != 0) {
 		rc = errno == ENOENT ? OTP_ERR_DB_MISSING : OTP_ERR_DB_OPEN;
 		goto out;
 	}
