@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 #include "otp.h"
 #include "internal.h"
 #include "store.h"

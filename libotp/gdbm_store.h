@@ -41,9 +41,9 @@ struct gpaths {
 enum otp_err gpaths_make(struct gpaths *p, const char *path);
 /* The directory: OTP_ERR_DB_MISSING, or made 0700 with create; OTP_ERR_DB_PERM if unsafe. */
 enum otp_err gfile_check_dir(const char *dir, bool create);
-/* Opens a file of the store (never through a symlink), checked safe; may create it 0600. */
 /* fstatat(2), but never asking for the file's times (gfile.c says why). */
 int gfile_fstatat(int dirfd, const char *path, int flags, struct stat *st);
+/* Opens a file of the store (never through a symlink), checked safe; may create it 0600. */
 enum otp_err gfile_open(const char *p, int flags, bool may_create, int *fd, bool *created);
 enum otp_err gfile_sync_dir(const char *dir);
 /* Which file an open descriptor is. */

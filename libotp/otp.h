@@ -560,8 +560,9 @@ const char *otp_tok_name(enum otp_tok_type t);
  * lock is held between calls, so none is held while a person types, and
  * a call returns OTP_OK only once its change is durable.  A process keeps
  * the last local store it closed open (unlocked; the log and the base
- * read through read-only mappings) for its next call, checked first to be still the same files,
- * still safe; a child it forks does not inherit it.
+ * read through read-only mappings) for its next call, checked first to
+ * be still the same files, still safe; a child it forks does not inherit
+ * it.
  */
 
 #define OTP_DB_LOCK_MS      5000 /* default wait for the store's lock */
