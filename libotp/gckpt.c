@@ -12,11 +12,17 @@
 #include "store.h"
 #include "gdbm_store.h"
 
+struct collect {
+	struct ents *e;
+	size_t from;
+};
+
 static bool collect_cb(const char *key, size_t keylen, const struct wal_ref *ref, void *arg)
 {
-	struct ents *e = arg;
+	struct collect *c = arg;
+	struct ents *e = c->e;
 
-	if (ref->type == WAL_NOOP)
+	if (ref->type == WAL_NOOP || ref->off < c->from)
 		return true;
 	if (e->n == e->cap) {
 		size_t cap = e->cap ? 2 * e->cap : 64;
@@ -36,12 +42,13 @@ static bool collect_cb(const char *key, size_t keylen, const struct wal_ref *ref
 	return true;
 }
 
-enum otp_err gckpt_collect(struct gdbm_store *g, struct ents *e)
+enum otp_err gckpt_collect(struct gdbm_store *g, size_t from, struct ents *e)
 {
+	struct collect c = { .e = e, .from = from };
 	enum otp_err rc;
 
 	memset(e, 0, sizeof(*e));
-	rc = gwal_latest(&g->w, GEN(g->head), END(g->head), collect_cb, e);
+	rc = gwal_latest(&g->w, GEN(g->head), END(g->head), collect_cb, &c);
 	return rc == OTP_OK && e->nomem ? OTP_ERR_NOMEM : rc;
 }
 
@@ -223,22 +230,122 @@ static enum otp_err apply(struct gdbm_store *g, const struct ents *e, uint64_t g
  */
 enum otp_err gckpt_run(struct gdbm_store *g)
 {
-	uint64_t gen = GEN(g->head) + 1, head = gen << 32;
-	struct ents e;
+	uint64_t gen = GEN(g->head) + 1, head = gen << 32, applied;
+	struct ents e = { 0 };
 	enum otp_err rc;
 
 	if ((rc = gwal_durable(&g->w, &g->m, g->head, g->base.lock_ms)) != OTP_OK)
 		return rc;
-	if ((rc = gckpt_collect(g, &e)) != OTP_OK)
+	if ((rc = gshm_base_lock(&g->m, g->base.lock_ms)) != OTP_OK)
+		return rc;
+	/* What was written ahead, in this generation, is in the base already. */
+	applied = __atomic_load_n(&g->m.h->applied, __ATOMIC_ACQUIRE);
+	if ((rc = gckpt_collect(g, GEN(applied) == GEN(g->head) ? END(applied) : 0, &e)) != OTP_OK)
 		goto out;
 	if ((rc = apply(g, &e, gen)) != OTP_OK)
 		goto out;
 	__atomic_store_n(&g->m.h->head, head, __ATOMIC_RELEASE);
 	__atomic_store_n(&g->m.h->synced, head, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->m.h->applied, head, __ATOMIC_RELEASE);
+	__atomic_store_n(&g->m.h->shared_at, __atomic_load_n(&g->m.h->shared, __ATOMIC_RELAXED),
+	                 __ATOMIC_RELAXED);
 	__atomic_add_fetch(&g->m.h->checkpoints, 1, __ATOMIC_RELAXED);
 	g->head = head;
 	rc = gdbm_reader(g);
 out:
+	gshm_base_unlock(&g->m);
 	free(e.v);
 	return rc;
+}
+
+/* ---- ahead of the checkpoint ------------------------------------------------------ */
+
+#define AHEAD_STEP (WAL_CHECKPOINT / 4)
+
+struct ahead {
+	struct gdbm_store *g;
+	GDBM_FILE w;
+	uint64_t gen;
+	size_t done;                /* the log's entries up to here are in the base, or have a later one */
+	enum otp_err rc;
+};
+
+/*
+ * An entry into the base, in order, while each is a record replaced by one
+ * of the same size (written where the old one was: a torn write hurts only
+ * a record the log holds whole); the first that is not stops the run.  An
+ * entry the log has a later one for is passed over: that one is written
+ * instead, by a later run or by the checkpoint.
+ */
+static bool ahead_cb(const char *key, size_t keylen, const struct wal_ref *ref, void *arg)
+{
+	struct ahead *a = arg;
+	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
+	datum v;
+	bool same;
+
+	if (ref->type == WAL_NOOP || gwal_later(&a->g->w, a->gen, key, keylen, ref->off)) {
+		a->done = ref->off + ref->len;
+		return true;
+	}
+	if (ref->type != WAL_STORE)
+		return false;
+	/* The size through the process's reader: mapped, and no older than this generation's base. */
+	v = gdbm_fetch(a->g->dbf, k);
+	if (v.dptr == NULL)
+		return false;
+	same = (size_t)v.dsize == ref->vallen;
+	otp_wipe(v.dptr, (size_t)v.dsize);
+	free(v.dptr);
+	if (!same)
+		return false;
+	if ((a->rc = put(a->w, key, keylen, ref->val, ref->vallen)) != OTP_OK)
+		return false;
+	a->done = ref->off + ref->len;
+	return true;
+}
+
+/* Some change since the last checkpoint was made durable by another process's sync. */
+static bool side_by_side(const struct shm_hdr *h)
+{
+	return __atomic_load_n(&h->shared, __ATOMIC_RELAXED) !=
+	       __atomic_load_n(&h->shared_at, __ATOMIC_RELAXED);
+}
+
+void gckpt_ahead(struct gdbm_store *g)
+{
+	struct shm_hdr *h = g->m.h;
+	struct ahead a = { .g = g, .w = NULL, .rc = OTP_OK };
+	uint64_t synced, applied;
+	size_t from;
+
+	synced = __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE);
+	applied = __atomic_load_n(&h->applied, __ATOMIC_ACQUIRE);
+	from = GEN(applied) == GEN(synced) ? END(applied) : 0;
+	/*
+	 * Only while changes are made side by side: alone, a process keeps
+	 * nobody waiting for the lock, and would only pay one more sync of the
+	 * base a run.
+	 */
+	if (END(synced) < from + AHEAD_STEP || !side_by_side(h) || gshm_base_lock(&g->m, 0) != OTP_OK)
+		return;
+	/* Under the base's lock no checkpoint moves the log on: look again. */
+	synced = __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE);
+	applied = __atomic_load_n(&h->applied, __ATOMIC_ACQUIRE);
+	from = a.done = GEN(applied) == GEN(synced) ? END(applied) : 0;
+	a.gen = GEN(synced);
+	if (END(synced) < from + AHEAD_STEP || g->dbf == NULL || g->dbf_gen != a.gen ||
+	    g->dbf_base != __atomic_load_n(&h->base_id, __ATOMIC_ACQUIRE) ||
+	    gdb_open(g->p.db, true, &a.w) != OTP_OK)
+		goto out;
+	/* Only what is durable: the base never holds a change the log could lose. */
+	if (gwal_each(&g->w, GEN(synced), from, END(synced), ahead_cb, &a) != OTP_OK)
+		a.rc = OTP_ERR_DB_CORRUPT;
+	/* GDBM syncs a writer's file as it closes it: the base holds them before they count. */
+	if (gdbm_close(a.w) != 0)
+		a.rc = OTP_ERR_DB_IO;
+	if (a.rc == OTP_OK && a.done > from)
+		__atomic_store_n(&h->applied, GEN(synced) << 32 | a.done, __ATOMIC_RELEASE);
+out:
+	gshm_base_unlock(&g->m);
 }

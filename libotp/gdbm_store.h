@@ -95,9 +95,14 @@ struct shm_hdr {
 	uint64_t checkpoints, syncs;    /* counters, for otpkeys(5)'s claims and the bench */
 	uint32_t sync_seq;              /* moved on by every sync, and waited on (a futex) */
 	uint64_t base_id;               /* changes whenever the base may have: a reader of an older one opens it again */
+	pthread_mutex_t base;           /* held by whoever writes the base (robust, process-shared) */
+	uint64_t applied;               /* gen << 32 | the log's bytes written into the base ahead */
+	uint64_t shared;                /* changes made durable by another process's sync */
+	uint64_t shared_at;             /* how many at the last checkpoint */
 };
 
 #define SHM_MARKS_OFF 4096
+_Static_assert(sizeof(struct shm_hdr) <= SHM_MARKS_OFF, "the lock file's header meets its marks");
 #define SHM_SIZE      (SHM_MARKS_OFF + (size_t)MARK_SETS * MARK_WAYS * sizeof(struct mark_slot))
 
 struct gshm {
@@ -120,6 +125,13 @@ bool gshm_current(const struct gshm *m);
 /* The store's lock, waited for at most lock_ms: OTP_ERR_DB_LOCK. */
 enum otp_err gshm_lock(struct gshm *m, unsigned lock_ms);
 void gshm_unlock(struct gshm *m);
+/*
+ * The base's lock: whoever writes the base holds it, and a checkpoint or a
+ * repair takes it under the store's lock, never the other way round.
+ * lock_ms 0: only if it is free at once.
+ */
+enum otp_err gshm_base_lock(struct gshm *m, unsigned lock_ms);
+void gshm_base_unlock(struct gshm *m);
 /* The user's marks (none when unknown or damaged), and keeping new ones. */
 void gshm_marks_get(struct gshm *m, const char *user, struct otp_marks *out);
 void gshm_marks_put(struct gshm *m, const char *user, const struct otp_marks *in, int64_t now);
@@ -155,6 +167,7 @@ struct gwal {
 /* One entry, as found in the log. */
 struct wal_ref {
 	enum wal_type type;
+	size_t off, len;                /* where the entry starts in the log, and its size */
 	const unsigned char *val;       /* into the mapping: valid while the store is open */
 	size_t vallen;
 };
@@ -173,6 +186,11 @@ enum otp_err gwal_find(struct gwal *w, uint64_t gen, size_t end, const char *key
 typedef bool (*gwal_each_fn)(const char *key, size_t keylen, const struct wal_ref *ref, void *arg);
 enum otp_err gwal_latest(struct gwal *w, uint64_t gen, size_t end, gwal_each_fn fn,
                          void *arg);
+/* Whether the index, as far as it goes, knows a later entry for key (gen) than the one at off. */
+bool gwal_later(const struct gwal *w, uint64_t gen, const char *key, size_t keylen, size_t off);
+/* Calls fn for every entry in [from, to) of generation gen, in order, each checked whole. */
+enum otp_err gwal_each(struct gwal *w, uint64_t gen, size_t from, size_t to, gwal_each_fn fn,
+                       void *arg);
 /* The bytes an entry takes. */
 size_t gwal_size(size_t keylen, size_t vallen);
 /* Writes an entry at offset end (not yet durable). */
@@ -221,8 +239,8 @@ enum otp_err gdbm_reader(struct gdbm_store *g);
 /* Under the lock, before the base is written: every reader of it opens it again. */
 void gdbm_base_changes(struct gdbm_store *g);
 
-/* Under the lock: the log's latest entry of every key (e->v into the log's copy). */
-enum otp_err gckpt_collect(struct gdbm_store *g, struct ents *e);
+/* Under the lock: the log's latest entry of every key, if at from or later (e->v into the log). */
+enum otp_err gckpt_collect(struct gdbm_store *g, size_t from, struct ents *e);
 bool gckpt_has(const struct ents *e, const char *key, size_t keylen);
 /*
  * Under the lock: the log made durable, its latest entries written into
@@ -230,5 +248,14 @@ bool gckpt_has(const struct ents *e, const char *key, size_t keylen);
  * generation.
  */
 enum otp_err gckpt_run(struct gdbm_store *g);
+/*
+ * Without the store's lock, after a durable write, while changes are made
+ * side by side: once a quarter of the log more is durable, its entries that
+ * replace a record of the same size written into the base ahead of the
+ * checkpoint, which is left the less to do under the lock.  Nothing happens
+ * if another process is writing the base; a failure only leaves the work to
+ * the checkpoint.
+ */
+void gckpt_ahead(struct gdbm_store *g);
 
 #endif /* OTP_GDBM_STORE_H */

@@ -14,7 +14,7 @@
 #include "gdbm_store.h"
 
 #define SHM_MAGIC    "OTPSHM01"
-#define SHM_VERSION  1
+#define SHM_VERSION  2     /* 2: the base's lock, and what of the log is written ahead */
 #define BOOT_ID      "/proc/sys/kernel/random/boot_id"
 
 /* ---- the boot ------------------------------------------------------------------- */
@@ -106,7 +106,8 @@ static enum otp_err rebuild(struct gshm *m, const char *boot, gshm_init_fn init,
 	r = posix_fallocate(m->fd, 0, (off_t)SHM_SIZE);
 	if (r != 0 && r != EOPNOTSUPP && r != EINVAL)
 		return OTP_ERR_DB_IO;
-	if ((rc = mutex_init(&h->lock)) != OTP_OK || (rc = mutex_init(&h->sync)) != OTP_OK)
+	if ((rc = mutex_init(&h->lock)) != OTP_OK || (rc = mutex_init(&h->sync)) != OTP_OK ||
+	    (rc = mutex_init(&h->base)) != OTP_OK)
 		return rc;
 	/* Whatever base another process's reader knew of before, it opens it again. */
 	if ((rc = otp_random_bytes(&h->base_id, sizeof(h->base_id))) != OTP_OK ||
@@ -177,7 +178,7 @@ void gshm_close(struct gshm *m)
 
 /* ---- the lock -------------------------------------------------------------------------- */
 
-enum otp_err gshm_lock(struct gshm *m, unsigned lock_ms)
+static enum otp_err mutex_take(pthread_mutex_t *mx, unsigned lock_ms)
 {
 	struct timespec t;
 	int r;
@@ -189,22 +190,38 @@ enum otp_err gshm_lock(struct gshm *m, unsigned lock_ms)
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
 	}
-	r = pthread_mutex_clocklock(&m->h->lock, CLOCK_MONOTONIC, &t);
+	r = lock_ms == 0 ? pthread_mutex_trylock(mx) : pthread_mutex_clocklock(mx, CLOCK_MONOTONIC, &t);
 	/*
 	 * Its holder died (SIGKILL) inside: what it left is safe to go on from,
-	 * since a log entry counts only once the log's end includes it and a
-	 * torn mark fails its check.
+	 * since a log entry counts only once the log's end includes it, a torn
+	 * mark fails its check, and the base is written only with what the log
+	 * still holds.
 	 */
-	if (r == EOWNERDEAD && pthread_mutex_consistent(&m->h->lock) == 0)
+	if (r == EOWNERDEAD && pthread_mutex_consistent(mx) == 0)
 		r = 0;
 	if (r == 0)
 		return OTP_OK;
-	return r == ETIMEDOUT ? OTP_ERR_DB_LOCK : OTP_ERR_DB_IO;
+	return r == ETIMEDOUT || r == EBUSY ? OTP_ERR_DB_LOCK : OTP_ERR_DB_IO;
+}
+
+enum otp_err gshm_lock(struct gshm *m, unsigned lock_ms)
+{
+	return mutex_take(&m->h->lock, lock_ms);
 }
 
 void gshm_unlock(struct gshm *m)
 {
 	pthread_mutex_unlock(&m->h->lock);
+}
+
+enum otp_err gshm_base_lock(struct gshm *m, unsigned lock_ms)
+{
+	return mutex_take(&m->h->base, lock_ms);
+}
+
+void gshm_base_unlock(struct gshm *m)
+{
+	pthread_mutex_unlock(&m->h->base);
 }
 
 /* ---- outstanding challenges ---------------------------------------------------------- */

@@ -144,6 +144,8 @@ static size_t entry_at(const struct gwal *w, size_t off, size_t end, uint64_t ge
 		return 0;
 	*key = e + ENT_HDR;
 	*keylen = kl;
+	ref->off = off;
+	ref->len = n;
 	ref->type = (enum wal_type)e[8];
 	ref->val = e + ENT_HDR + kl;
 	ref->vallen = vl;
@@ -241,6 +243,32 @@ enum otp_err gwal_latest(struct gwal *w, uint64_t gen, size_t end, gwal_each_fn 
 	return OTP_OK;
 }
 
+bool gwal_later(const struct gwal *w, uint64_t gen, const char *key, size_t keylen, size_t off)
+{
+	const struct wal_slot *s;
+
+	if (w->gen != gen)
+		return false;
+	s = lookup(w, (const unsigned char *)key, keylen, hash_key((const unsigned char *)key, keylen));
+	return s->off != 0 && s->off - 1 > off;
+}
+
+enum otp_err gwal_each(struct gwal *w, uint64_t gen, size_t from, size_t to, gwal_each_fn fn,
+                       void *arg)
+{
+	const unsigned char *k;
+	struct wal_ref ref;
+	size_t off, n, kl;
+
+	for (off = from; off < to; off += n) {
+		if ((n = entry_at(w, off, to, gen, true, &k, &kl, &ref)) == 0)
+			return OTP_ERR_DB_CORRUPT;
+		if (!fn((const char *)k, kl, &ref, arg))
+			break;
+	}
+	return OTP_OK;
+}
+
 /* ---- writing, and making it durable ------------------------------------------------ */
 
 enum otp_err gwal_append(struct gwal *w, uint64_t gen, size_t end, enum wal_type type,
@@ -316,12 +344,15 @@ enum otp_err gwal_durable(struct gwal *w, struct gshm *m, uint64_t mark, unsigne
 	uint64_t deadline = otp_mono_ms() + lock_ms + 1000;
 	enum otp_err rc;
 
-	for (;;) {
+	for (bool waited = false;; waited = true) {
 		uint32_t seen = __atomic_load_n(&h->sync_seq, __ATOMIC_ACQUIRE);
 		int r;
 
-		if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark)
+		if (__atomic_load_n(&h->synced, __ATOMIC_ACQUIRE) >= mark) {
+			if (waited)
+				__atomic_add_fetch(&h->shared, 1, __ATOMIC_RELAXED);
 			return OTP_OK;
+		}
 		r = pthread_mutex_trylock(&h->sync);
 		if (r == EOWNERDEAD && pthread_mutex_consistent(&h->sync) == 0)
 			r = 0;

@@ -144,6 +144,16 @@ static void leave(struct gdbm_store *g)
 	gshm_unlock(&g->m);
 }
 
+/* After leave: the log made durable up to mark, then, the lock free, the base written ahead. */
+static enum otp_err durable(struct gdbm_store *g, uint64_t mark)
+{
+	enum otp_err rc;
+
+	if ((rc = gwal_durable(&g->w, &g->m, mark, g->base.lock_ms)) == OTP_OK)
+		gckpt_ahead(g);
+	return rc;
+}
+
 /* GDBM found its own structure damaged: its salvage, then the log still holds what is newer. */
 static enum otp_err repair(struct gdbm_store *g)
 {
@@ -152,11 +162,14 @@ static enum otp_err repair(struct gdbm_store *g)
 
 	gdbm_close(g->dbf);
 	g->dbf = NULL;
-	gdbm_base_changes(g);
-	if ((rc = gdb_open(g->p.db, true, &w)) != OTP_OK)
+	if ((rc = gshm_base_lock(&g->m, g->base.lock_ms)) != OTP_OK)
 		return rc;
-	rc = gdb_recover(w, g->p.dir);
-	gdbm_close(w);
+	gdbm_base_changes(g);
+	if ((rc = gdb_open(g->p.db, true, &w)) == OTP_OK) {
+		rc = gdb_recover(w, g->p.dir);
+		gdbm_close(w);
+	}
+	gshm_base_unlock(&g->m);
 	if (rc == OTP_OK)
 		rc = gdbm_reader(g);
 	return rc;
@@ -318,7 +331,7 @@ out:
 	leave(g);
 	/* The lock is free while we wait for the disk: the others' entries share our sync. */
 	if (rc == OTP_OK && mark != 0)
-		rc = gwal_durable(&g->w, &g->m, mark, s->lock_ms);
+		rc = durable(g, mark);
 	otp_wipe(&t, sizeof(t));
 	otp_wipe(buf, sizeof(buf));
 	return rc;
@@ -377,7 +390,7 @@ static enum otp_err g_foreach(struct otp_store *s, otp_db_each_fn fn, void *arg)
 
 	if ((rc = enter(g)) != OTP_OK)
 		return rc;
-	if ((rc = gckpt_collect(g, &e)) != OTP_OK)
+	if ((rc = gckpt_collect(g, 0, &e)) != OTP_OK)
 		goto out;
 	/* The base's users the log does not change, then the log's latest. */
 	for (key = gdbm_firstkey(g->dbf); key.dptr != NULL; key = next) {
@@ -462,7 +475,7 @@ static enum otp_err g_meta_put(struct otp_store *s, const char *name, const unsi
 	leave(g);
 	otp_wipe(old, sizeof(old));
 	if (rc == OTP_OK)
-		rc = gwal_durable(&g->w, &g->m, mark, s->lock_ms);
+		rc = durable(g, mark);
 	return rc;
 }
 

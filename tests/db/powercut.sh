@@ -8,6 +8,9 @@
 # whole, no acknowledged login is undone (the stored count is at or below
 # every sequence number acknowledged), every acknowledged response is
 # refused when replayed, and every acknowledged insert is there.
+# POWERCUT_INSERT=0 (ahead.sh): a third user's logins instead of the
+# inserter, so that the log holds only records replaced by ones of the same
+# size, which are written into the base ahead of the checkpoint.
 . "$OTP_SRC/tests/lib.sh"
 
 DBS=$OTP_BUILD/tests/tools/dbstress
@@ -46,7 +49,8 @@ cut() {
 }
 
 newboot
-for u in alpha beta; do
+INSERT=${POWERCUT_INSERT:-1}
+for u in alpha beta gamma; do
 	printf '%s\n%s\n' "$PASS" "$PASS" | shim "$OTPKEY" --db "$DB" init -n 9999 -s "${u}1" "$u" \
 		> /dev/null 2>&1 || { notok "enrol $u"; done_testing; exit 1; }
 done
@@ -57,24 +61,31 @@ start=$(date +%s)
 while [ "$rounds" -lt "$ROUNDS" ] && [ $(( $(date +%s) - start )) -lt "$BUDGET" ]; do
 	r=$rounds
 	# Two logins of alpha at once (concurrent challenges, group commit), one
-	# of beta, and an inserter growing the file (checkpoints that copy it).
+	# of beta, and an inserter growing the file (checkpoints that copy it),
+	# or, with POWERCUT_INSERT=0, one of gamma.
 	# (Not through shim(): $! must be the writer itself, not a subshell around it.)
 	LD_PRELOAD=$SHIM "$PLW" login "$DB" alpha "$PASS" 100000 > "$T_TMP/a1" 2>/dev/null & p1=$!
 	LD_PRELOAD=$SHIM "$PLW" login "$DB" alpha "$PASS" 100000 > "$T_TMP/a2" 2>/dev/null & p2=$!
 	LD_PRELOAD=$SHIM "$PLW" login "$DB" beta "$PASS" 100000 > "$T_TMP/b" 2>/dev/null & p3=$!
-	LD_PRELOAD=$SHIM "$DBS" insert "$DB" "r${r}x" 1000000 > "$T_TMP/i" 2>/dev/null & p4=$!
+	: > "$T_TMP/g"
+	if [ "$INSERT" = 1 ]; then
+		LD_PRELOAD=$SHIM "$DBS" insert "$DB" "r${r}x" 1000000 > "$T_TMP/i" 2>/dev/null & p4=$!
+	else
+		: > "$T_TMP/i"
+		LD_PRELOAD=$SHIM "$PLW" login "$DB" gamma "$PASS" 100000 > "$T_TMP/g" 2>/dev/null & p4=$!
+	fi
 	ms=$(( LATER + $(od -An -N2 -tu2 /dev/urandom) % 150 ))
 	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
 	kill -9 $p1 $p2 $p3 $p4 2>/dev/null
 	wait $p1 $p2 $p3 $p4 2>/dev/null
 	rounds=$((rounds + 1))
 	cut
-	grep -q '^ok' "$T_TMP/a1" "$T_TMP/a2" "$T_TMP/b" 2>/dev/null && cuts_mid=$((cuts_mid + 1))
+	grep -q '^ok' "$T_TMP/a1" "$T_TMP/a2" "$T_TMP/b" "$T_TMP/g" 2>/dev/null && cuts_mid=$((cuts_mid + 1))
 
 	# Every acknowledged login so far (its count must hold), and each
 	# writer's last one of this round to replay; the acknowledged inserts.
-	for f in "$T_TMP/a1" "$T_TMP/a2" "$T_TMP/b"; do
-		case $f in */b) u=beta ;; *) u=alpha ;; esac
+	for f in "$T_TMP/a1" "$T_TMP/a2" "$T_TMP/b" "$T_TMP/g"; do
+		case $f in */b) u=beta ;; */g) u=gamma ;; *) u=alpha ;; esac
 		awk -v u="$u" '$1 == "ok" { last = $0; print u, $2, $3, 0 }
 			END { if (last != "") { split(last, w); print u, w[2], w[3], 1 } }' "$f"
 	done > "$T_TMP/round"
