@@ -343,8 +343,9 @@ enum otp_err gwal_durable(struct gwal *w, struct gshm *m, uint64_t mark, unsigne
 	struct shm_hdr *h = m->h;
 	uint64_t deadline = otp_mono_ms() + lock_ms + 1000;
 	enum otp_err rc;
+	bool waited = false;
 
-	for (bool waited = false;; waited = true) {
+	for (;;) {
 		uint32_t seen = __atomic_load_n(&h->sync_seq, __ATOMIC_ACQUIRE);
 		int r;
 
@@ -368,6 +369,8 @@ enum otp_err gwal_durable(struct gwal *w, struct gshm *m, uint64_t mark, unsigne
 			return OTP_ERR_DB_IO;
 		if (otp_mono_ms() >= deadline)
 			return OTP_ERR_DB_LOCK;
+		/* Another process is syncing: changes are being made side by side. */
+		waited = true;
 		wait_word(&h->sync_seq, seen, 10);
 	}
 }
