@@ -113,32 +113,35 @@ static enum otp_err apply_all(const char *path, const struct ents *e, uint64_t g
  * holds whole.  Users added or removed, or a record that changes size,
  * change GDBM's own structure, which GDBM does in place and not atomically.
  */
+/* Whether the entry replaces a record of the same size in the base that dbf reads. */
+static enum otp_err replaces_same(GDBM_FILE dbf, const char *key, size_t keylen,
+                                  const struct wal_ref *ref, bool *same)
+{
+	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
+	datum v;
+
+	*same = false;
+	if (ref->type != WAL_STORE)
+		return OTP_OK;
+	v = gdbm_fetch(dbf, k);
+	if (v.dptr == NULL)
+		return gdbm_errno == GDBM_ITEM_NOT_FOUND ? OTP_OK : gdb_err(gdbm_errno);
+	*same = (size_t)v.dsize == ref->vallen;
+	otp_wipe(v.dptr, (size_t)v.dsize);
+	free(v.dptr);
+	return OTP_OK;
+}
+
 static enum otp_err same_places(struct gdbm_store *g, const struct ents *e, bool *same)
 {
 	datum gen = { .dptr = (char *)RESERVED_GEN, .dsize = (int)strlen(RESERVED_GEN) };
+	enum otp_err rc = OTP_OK;
 
 	/* The generation is written too: a base without one yet gains a key. */
 	*same = gdbm_exists(g->dbf, gen) != 0;
-	for (size_t i = 0; i < e->n && *same; i++) {
-		datum k = { .dptr = (char *)e->v[i].key, .dsize = (int)e->v[i].keylen };
-		datum v;
-
-		if (e->v[i].ref.type != WAL_STORE) {
-			*same = false;
-			break;
-		}
-		v = gdbm_fetch(g->dbf, k);
-		if (v.dptr == NULL) {
-			if (gdbm_errno != GDBM_ITEM_NOT_FOUND)
-				return gdb_err(gdbm_errno);
-			*same = false;
-			break;
-		}
-		*same = (size_t)v.dsize == e->v[i].ref.vallen;
-		otp_wipe(v.dptr, (size_t)v.dsize);
-		free(v.dptr);
-	}
-	return OTP_OK;
+	for (size_t i = 0; i < e->n && *same && rc == OTP_OK; i++)
+		rc = replaces_same(g->dbf, e->v[i].key, e->v[i].keylen, &e->v[i].ref, same);
+	return rc;
 }
 
 /* The disk (or the owner's quota) is full. */
@@ -228,9 +231,17 @@ static enum otp_err apply(struct gdbm_store *g, const struct ents *e, uint64_t g
  * generation.  A crash at any point leaves a base plus a log that together
  * hold every acknowledged change.
  */
+/* Where the base written ahead ends in the log of generation gen (0: nothing written ahead). */
+static size_t ahead_end(const struct shm_hdr *h, uint64_t gen)
+{
+	uint64_t applied = __atomic_load_n(&h->applied, __ATOMIC_ACQUIRE);
+
+	return GEN(applied) == gen ? END(applied) : 0;
+}
+
 enum otp_err gckpt_run(struct gdbm_store *g)
 {
-	uint64_t gen = GEN(g->head) + 1, head = gen << 32, applied;
+	uint64_t gen = GEN(g->head) + 1, head = gen << 32;
 	struct ents e = { 0 };
 	enum otp_err rc;
 
@@ -239,8 +250,7 @@ enum otp_err gckpt_run(struct gdbm_store *g)
 	if ((rc = gshm_base_lock(&g->m, g->base.lock_ms)) != OTP_OK)
 		return rc;
 	/* What was written ahead, in this generation, is in the base already. */
-	applied = __atomic_load_n(&g->m.h->applied, __ATOMIC_ACQUIRE);
-	if ((rc = gckpt_collect(g, GEN(applied) == GEN(g->head) ? END(applied) : 0, &e)) != OTP_OK)
+	if ((rc = gckpt_collect(g, ahead_end(g->m.h, GEN(g->head)), &e)) != OTP_OK)
 		goto out;
 	if ((rc = apply(g, &e, gen)) != OTP_OK)
 		goto out;
@@ -280,24 +290,14 @@ struct ahead {
 static bool ahead_cb(const char *key, size_t keylen, const struct wal_ref *ref, void *arg)
 {
 	struct ahead *a = arg;
-	datum k = { .dptr = (char *)key, .dsize = (int)keylen };
-	datum v;
-	bool same;
+	bool same = false;
 
 	if (ref->type == WAL_NOOP || gwal_later(&a->g->w, a->gen, key, keylen, ref->off)) {
 		a->done = ref->off + ref->len;
 		return true;
 	}
-	if (ref->type != WAL_STORE)
-		return false;
 	/* The size through the process's reader: mapped, and no older than this generation's base. */
-	v = gdbm_fetch(a->g->dbf, k);
-	if (v.dptr == NULL)
-		return false;
-	same = (size_t)v.dsize == ref->vallen;
-	otp_wipe(v.dptr, (size_t)v.dsize);
-	free(v.dptr);
-	if (!same)
+	if (replaces_same(a->g->dbf, key, keylen, ref, &same) != OTP_OK || !same)
 		return false;
 	if ((a->rc = put(a->w, key, keylen, ref->val, ref->vallen)) != OTP_OK)
 		return false;
@@ -316,12 +316,9 @@ void gckpt_ahead(struct gdbm_store *g)
 {
 	struct shm_hdr *h = g->m.h;
 	struct ahead a = { .g = g, .w = NULL, .rc = OTP_OK };
-	uint64_t synced, applied;
-	size_t from;
+	uint64_t synced = __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE);
+	size_t from = ahead_end(h, GEN(synced));
 
-	synced = __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE);
-	applied = __atomic_load_n(&h->applied, __ATOMIC_ACQUIRE);
-	from = GEN(applied) == GEN(synced) ? END(applied) : 0;
 	/*
 	 * Only while changes are made side by side: alone, a process keeps
 	 * nobody waiting for the lock, and would only pay one more sync of the
@@ -331,21 +328,20 @@ void gckpt_ahead(struct gdbm_store *g)
 		return;
 	/* Under the base's lock no checkpoint moves the log on: look again. */
 	synced = __atomic_load_n(&h->synced, __ATOMIC_ACQUIRE);
-	applied = __atomic_load_n(&h->applied, __ATOMIC_ACQUIRE);
-	from = a.done = GEN(applied) == GEN(synced) ? END(applied) : 0;
 	a.gen = GEN(synced);
+	from = a.done = ahead_end(h, a.gen);
 	if (END(synced) < from + AHEAD_STEP || g->dbf == NULL || g->dbf_gen != a.gen ||
 	    g->dbf_base != __atomic_load_n(&h->base_id, __ATOMIC_ACQUIRE) ||
 	    gdb_open(g->p.db, true, &a.w) != OTP_OK)
 		goto out;
 	/* Only what is durable: the base never holds a change the log could lose. */
-	if (gwal_each(&g->w, GEN(synced), from, END(synced), ahead_cb, &a) != OTP_OK)
+	if (gwal_each(&g->w, a.gen, from, END(synced), ahead_cb, &a) != OTP_OK)
 		a.rc = OTP_ERR_DB_CORRUPT;
 	/* GDBM syncs a writer's file as it closes it: the base holds them before they count. */
 	if (gdbm_close(a.w) != 0)
 		a.rc = OTP_ERR_DB_IO;
 	if (a.rc == OTP_OK && a.done > from)
-		__atomic_store_n(&h->applied, GEN(synced) << 32 | a.done, __ATOMIC_RELEASE);
+		__atomic_store_n(&h->applied, a.gen << 32 | a.done, __ATOMIC_RELEASE);
 out:
 	gshm_base_unlock(&g->m);
 }

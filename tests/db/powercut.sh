@@ -8,7 +8,7 @@
 # whole, no acknowledged login is undone (the stored count is at or below
 # every sequence number acknowledged), every acknowledged response is
 # refused when replayed, and every acknowledged insert is there.
-# POWERCUT_INSERT=0 (ahead.sh): a third user's logins instead of the
+# POWERCUT_INSERT=0 (powercut_ahead.sh): a third user's logins instead of the
 # inserter, so that the log holds only records replaced by ones of the same
 # size, which are written into the base ahead of the checkpoint.
 . "$OTP_SRC/tests/lib.sh"
